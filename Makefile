@@ -1,0 +1,46 @@
+# make report: set up .venv and build the three editions of the report in this folder.
+# make test:   set up .venv with the test tools, lint, and run the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Debian packages WeasyPrint needs: pango with its FreeType backend, and HarfBuzz for font subsetting.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+
+.PHONY: report test lint clean system-deps
+
+report: $(VENV)/.runtime system-deps
+	$(PY) build.py
+
+test: $(VENV)/.dev system-deps
+	$(PY) -m ruff check build.py press tests benchmarks
+	$(PY) -m ruff format --check build.py press tests benchmarks
+	$(PY) -m pytest
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check build.py press tests benchmarks
+	$(PY) -m ruff format --check build.py press tests benchmarks
+
+$(VENV)/.runtime: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+system-deps:
+	@if ! $(PYTHON) -c "import ctypes.util as u, sys; sys.exit(not all(map(u.find_library, ['pangoft2-1.0', 'harfbuzz-subset'])))"; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing WeasyPrint's system libraries: $(SYSTEM_PACKAGES)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
+	  else \
+	    echo "WeasyPrint needs pango and harfbuzz-subset. Install them with:"; \
+	    echo "  sudo apt-get install -y $(SYSTEM_PACKAGES)"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf output .cache

@@ -1,0 +1,239 @@
+"""The one config model: ``report.yaml`` at the root of a report folder.
+
+Every key is declared once in :data:`FIELDS` with its type, default and meaning;
+:func:`load_config` checks them all and raises every problem at once, each with
+the key path and the line it stands on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from press.errors import BuildError, Problem, did_you_mean
+
+CONFIG_NAME = "report.yaml"
+FORMATS = ("pdf", "docx", "html")
+_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_OUTPUT = re.compile(r"^[\w][\w.-]*$")
+
+
+@dataclass(frozen=True)
+class Config:
+    """A report's settings, checked. Paths are absolute and inside the report folder."""
+
+    folder: Path
+    title: str
+    subtitle: str | None = None
+    authors: tuple[str, ...] = ()
+    organisation: str | None = None
+    date: dt.date | None = None
+    lang: str = "en-US"
+    bibliography: Path | None = None
+    citation_style: str = "apa"
+    formats: tuple[str, ...] = FORMATS
+    output: str = "report"
+    sections: tuple[Path, ...] | None = None
+    variables: Mapping[str, Any] = field(default_factory=dict)
+
+    def rel(self, path: Path) -> str:
+        """``path`` as shown to the user: relative to the report folder when inside it."""
+        try:
+            return path.relative_to(self.folder).as_posix()
+        except ValueError:
+            return str(path)
+
+
+# A checker takes the raw YAML value and returns (value, error message or None).
+Checker = Callable[[Any], tuple[Any, str | None]]
+
+
+def _text(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, str) and value.strip():
+        return value.strip(), None
+    return None, f"expected a non-empty string, got {_kind(value)}"
+
+
+def _authors(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
+        return tuple(v.strip() for v in value), None
+    return None, f"expected a name or a list of names, got {_kind(value)}"
+
+
+def _date(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, dt.datetime):
+        return value.date(), None
+    if isinstance(value, dt.date):
+        return value, None
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()), None
+        except ValueError:
+            pass
+    return None, f"expected a date as YYYY-MM-DD, got {value!r}"
+
+
+def _lang(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, str) and _LANG.match(value):
+        return value, None
+    return None, f"expected a language tag such as en-US, de-DE or ko-KR, got {value!r}"
+
+
+def _formats(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",")]
+    if not isinstance(value, list) or not value:
+        return None, f"expected a list of formats from {', '.join(FORMATS)}, got {_kind(value)}"
+    bad = [v for v in value if v not in FORMATS]
+    if bad:
+        hint = did_you_mean(str(bad[0]), FORMATS)
+        return None, f"unknown format {bad[0]!r}{hint}; choose from {', '.join(FORMATS)}"
+    return tuple(dict.fromkeys(value)), None
+
+
+def _output(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, str) and _OUTPUT.match(value):
+        return value, None
+    return None, f"expected a file name without folder or extension, got {value!r}"
+
+
+def _path_list(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
+        return tuple(value), None
+    return None, f"expected a list of file paths, got {_kind(value)}"
+
+
+def _mapping(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return dict(value), None
+    return None, f"expected a mapping of names to values, got {_kind(value)}"
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    check: Checker
+    doc: str
+    required: bool = False
+
+    @property
+    def attr(self) -> str:
+        return self.key.replace("-", "_")
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("title", _text, "The report's title: cover, running heads, document properties.", True),
+    Field("subtitle", _text, "Shown under the title on the cover and title block."),
+    Field("authors", _authors, "A name or a list of names."),
+    Field("organisation", _text, "The publishing organisation, shown on the cover."),
+    Field("date", _date, "Publication date, YYYY-MM-DD; {{ report.date }} in content."),
+    Field("lang", _lang, "Language tag (BCP 47): citation terms, hyphenation, spell checking."),
+    Field("bibliography", _text, "CSL-JSON (or .bib, .yaml, .ris) file, relative to the folder."),
+    Field("citation-style", _text, "CSL style: a name from the official catalogue or a .csl path."),
+    Field("formats", _formats, "Editions to build: any of pdf, docx, html."),
+    Field("output", _output, "File name of the editions in output/, without extension."),
+    Field("sections", _path_list, "Section files in reading order; default: content/*.md by name."),
+    Field("variables", _mapping, "Extra values for the Jinja templates of the content."),
+)
+_BY_KEY = {f.key: f for f in FIELDS}
+
+
+def load_config(folder: Path, overrides: Mapping[str, Any] | None = None) -> Config:
+    """Read and check ``folder/report.yaml``; command-line ``overrides`` win over the file."""
+    folder = folder.resolve()
+    path = folder / CONFIG_NAME
+    shown = CONFIG_NAME
+    if not path.is_file():
+        raise BuildError(
+            [Problem(str(path), None, "no report.yaml in this folder", "config.missing")]
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BuildError(
+            [Problem(shown, None, f"cannot read: {exc}", "config.unreadable")]
+        ) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        where = f" (column {mark.column + 1})" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise BuildError(
+            [Problem(shown, line, f"YAML syntax: {reason}{where}", "config.syntax")]
+        ) from None
+    lines = _key_lines(node)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise BuildError([Problem(shown, 1, "expected a mapping of keys to values", "config.type")])
+
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    sources = [(k, v, lines.get(str(k), None), shown) for k, v in raw.items()]
+    sources += [(k, v, None, "command line") for k, v in (overrides or {}).items() if v is not None]
+    for key, value, line, origin in sources:
+        spec = _BY_KEY.get(str(key))
+        if spec is None:
+            hint = did_you_mean(str(key), _BY_KEY)
+            problems.append(
+                Problem(origin, line, f"unknown key '{key}'{hint}", "config.unknown-key")
+            )
+            continue
+        checked, error = spec.check(value)
+        if error:
+            problems.append(Problem(origin, line, f"'{key}': {error}", "config.type"))
+        else:
+            values[spec.attr] = checked
+    for spec in FIELDS:
+        if spec.required and spec.attr not in values and spec.key not in raw:
+            problems.append(
+                Problem(shown, None, f"missing required key '{spec.key}'", "config.required")
+            )
+
+    bib = values.get("bibliography", "content/references.json")
+    values["bibliography"] = _inside(folder, bib, shown, lines.get("bibliography"), problems)
+    if "sections" in values:
+        values["sections"] = tuple(
+            _inside(folder, p, shown, lines.get("sections"), problems) for p in values["sections"]
+        )
+    if problems:
+        raise BuildError(problems)
+    return Config(folder=folder, **values)
+
+
+def _inside(folder: Path, rel: str, shown: str, line: int | None, problems: list[Problem]) -> Path:
+    """Resolve ``rel`` against the report folder; it must exist and stay inside it."""
+    path = (folder / rel).resolve()
+    if not path.is_relative_to(folder):
+        problems.append(
+            Problem(shown, line, f"'{rel}' is outside the report folder", "config.path")
+        )
+    elif not path.is_file():
+        problems.append(Problem(shown, line, f"'{rel}' does not exist", "config.path"))
+    return path
+
+
+def _key_lines(node: yaml.Node | None) -> dict[str, int]:
+    """Line (1-based) of each top-level key of a composed YAML mapping."""
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "true/false"}.get(
+        type(value), type(value).__name__
+    )

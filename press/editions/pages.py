@@ -1,0 +1,83 @@
+"""What the HTML and PDF editions share: the HTML body, the contents, the page template."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from press import pandoc, resources, templating
+from press.editions import Job
+from press.errors import BuildError
+from press.sources import report_values
+
+TOC_DEPTH = 2
+TOC_TITLES = {
+    "de": "Inhalt",
+    "en": "Contents",
+    "es": "Índice",
+    "fr": "Table des matières",
+    "it": "Indice",
+    "ja": "目次",
+    "ko": "목차",
+    "nl": "Inhoud",
+    "pt": "Sumário",
+    "ru": "Содержание",
+    "zh": "目录",
+}
+
+
+@dataclass(frozen=True)
+class TocEntry:
+    level: int
+    ident: str
+    text: str
+
+
+def fragment(job: Job, blocks: list[pandoc.Node], *, place: str) -> str:
+    """HTML for ``blocks`` from pandoc's HTML writer (no citeproc: already resolved)."""
+    doc = {**job.document.ast, "meta": {}, "blocks": blocks}
+    args = ["--from", "json", "--to", "html5", "--wrap", "none", "--section-divs"]
+    return pandoc.run(args, json.dumps(doc), place=place).decode("utf-8")
+
+
+def contents(blocks: list[pandoc.Node], depth: int = TOC_DEPTH) -> list[TocEntry]:
+    """The headings shown in a table of contents, in order."""
+    entries = []
+    for node in blocks:
+        if node["t"] == "Header" and node["c"][0] <= depth:
+            level, (ident, _classes, _attrs), inlines = node["c"]
+            entries.append(TocEntry(level, ident, pandoc.stringify(inlines)))
+    return entries
+
+
+def render(job: Job, template: str, **context: Any) -> str:
+    """Render a page template (the report's own ``templates/`` first) to HTML."""
+    folder = job.config.folder
+    dirs = resources.template_dirs(folder)
+    env = templating.environment(dirs, html=True)
+    toc_title = TOC_TITLES.get(job.config.lang.split("-")[0].lower(), "Contents")
+    values = {**report_values(job.config), "design": job.design, "toc_title": toc_title, **context}
+    try:
+        return env.get_template(template).render(values)
+    except jinja2.TemplateError as exc:
+
+        def shown_of(filename: str) -> str | None:
+            path = Path(filename)
+            if any(path.is_relative_to(d) for d in dirs):
+                return resources.shown(path, folder)
+            return None
+
+        raise BuildError([templating.problem(exc, shown_of, "template")]) from None
+
+
+def stylesheet(job: Job, *names: str) -> str:
+    """The design's variables followed by the named CSS files, report copies first."""
+    parts = [job.design.css_variables()]
+    for name in names:
+        path = resources.find(job.config.folder, "styles", name)
+        parts.append(path.read_text(encoding="utf-8"))
+    return "\n".join(parts)

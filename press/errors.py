@@ -1,0 +1,41 @@
+"""Problems found while building: each one a sentence with a place.
+
+Every stage collects the problems it finds and raises them together as a
+:class:`BuildError`; the CLI prints one line per problem, ``path:line: error:
+message [code]``, and exits non-zero. A traceback is only ever a bug in press.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding, tied to a file and (when known) a line in it."""
+
+    path: str
+    line: int | None
+    message: str
+    code: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        place = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{place}: {self.severity}: {self.message} [{self.code}]"
+
+
+class BuildError(Exception):
+    """The build cannot go on; carries every problem found by the failing stage."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

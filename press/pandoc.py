@@ -1,0 +1,114 @@
+"""Running pandoc (the binary shipped by pypandoc_binary) and walking its JSON AST."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
+from functools import cache
+from typing import Any
+
+import pypandoc
+
+from press.errors import BuildError, Problem
+
+Node = dict[str, Any]
+
+
+@cache
+def executable() -> str:
+    return pypandoc.get_pandoc_path()
+
+
+@cache
+def version() -> str:
+    return str(pypandoc.get_pandoc_version())
+
+
+def run(args: Sequence[str], stdin: str | bytes, *, place: str) -> bytes:
+    """Run pandoc in its sandbox (it reads only the files named in ``args``).
+
+    ``place`` names what is being converted, for the error line if pandoc fails.
+    """
+    data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+    proc = subprocess.run(
+        [executable(), "--sandbox", *args], input=data, capture_output=True, check=False
+    )
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip() or f"exit {proc.returncode}"
+        raise BuildError([Problem(place, None, f"pandoc: {message}", "pandoc.failed")])
+    return proc.stdout
+
+
+def to_json(args: Sequence[str], stdin: str | bytes, *, place: str) -> Node:
+    return json.loads(run([*args, "--to", "json"], stdin, place=place))
+
+
+def walk(value: Any) -> Iterator[Node]:
+    """Every AST element (a dict with a ``t`` key) under ``value``, depth first."""
+    if isinstance(value, dict):
+        if "t" in value:
+            yield value
+        for child in value.values():
+            yield from walk(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from walk(child)
+
+
+def transform(value: Any, fn: Callable[[Node], Any]) -> Any:
+    """A copy of ``value`` where each element is replaced by ``fn(element)``.
+
+    ``fn`` returns the element to keep (itself or another), or a list to splice
+    in its place; children are visited after their parent is replaced.
+    """
+    if isinstance(value, list):
+        out: list[Any] = []
+        for child in value:
+            if isinstance(child, dict) and "t" in child:
+                new = fn(child)
+                if isinstance(new, list):
+                    out.extend(transform(n, fn) for n in new)
+                    continue
+                child = new
+            out.append(transform(child, fn))
+        return out
+    if isinstance(value, dict):
+        return {k: transform(v, fn) for k, v in value.items()}
+    return value
+
+
+def stringify(value: Any) -> str:
+    """Plain text of inlines or blocks, as pandoc's ``stringify``."""
+    parts: list[str] = []
+
+    def go(v: Any) -> None:
+        if isinstance(v, list):
+            for c in v:
+                go(c)
+            return
+        if not isinstance(v, dict):
+            return
+        t, c = v.get("t"), v.get("c")
+        if t == "Str":
+            parts.append(c)
+        elif t in ("Space", "SoftBreak", "LineBreak"):
+            parts.append(" ")
+        elif t in ("Code", "Math", "RawInline"):
+            parts.append(c[1] if t != "RawInline" else "")
+        elif t == "Quoted":
+            q = ("\u2018", "\u2019") if c[0]["t"] == "SingleQuote" else ("\u201c", "\u201d")
+            parts.append(q[0])
+            go(c[1])
+            parts.append(q[1])
+        elif t == "Note":
+            return
+        elif t in ("Cite",) or t in ("Link", "Image", "Span", "Div"):
+            go(c[1])
+        elif t in ("Header",):
+            go(c[2])
+        elif isinstance(c, list):
+            go(c)
+
+    go(value)
+    return "".join(parts)

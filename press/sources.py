@@ -1,0 +1,100 @@
+"""Section sources: ``content/*.md`` -> rendered Markdown, each keeping its file.
+
+Each source is a Jinja template rendered with the report's values, so
+``{{ report.date }}`` or ``{{ budget }}`` (from ``variables:``) work in prose.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from press import templating
+from press.config import Config
+from press.errors import BuildError, Problem
+
+CONTENT_DIR = "content"
+
+
+@dataclass(frozen=True)
+class Section:
+    """One source file: where it is, what was written, and what Jinja made of it."""
+
+    path: Path
+    shown: str
+    source: str
+    text: str
+
+    def line_of(self, needle: str) -> int | None:
+        """First line (1-based) of the source that contains ``needle``."""
+        for number, line in enumerate(self.source.splitlines(), start=1):
+            if needle in line:
+                return number
+        return None
+
+
+def source_paths(config: Config) -> list[Path]:
+    if config.sections is not None:
+        return list(config.sections)
+    return sorted((config.folder / CONTENT_DIR).glob("*.md"))
+
+
+def report_values(config: Config) -> dict[str, Any]:
+    """What content and page templates see: ``report`` plus the config's ``variables``."""
+    report = {
+        f.name: getattr(config, f.name)
+        for f in dataclasses.fields(config)
+        if f.name not in ("folder", "variables", "sections", "bibliography")
+    }
+    return {**config.variables, "report": report}
+
+
+def load_sections(config: Config) -> list[Section]:
+    paths = source_paths(config)
+    if not paths:
+        where = config.rel(config.folder / CONTENT_DIR)
+        raise BuildError([Problem(where, None, "no Markdown sections (*.md) found", "source.none")])
+    env = templating.environment([config.folder], html=False)
+    values = report_values(config)
+    sections: list[Section] = []
+    problems: list[Problem] = []
+    for path in paths:
+        shown = config.rel(path)
+        try:
+            source = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = path.read_bytes()[: exc.start].count(b"\n") + 1
+            problems.append(Problem(shown, line, "not valid UTF-8 text", "source.encoding"))
+            continue
+        except OSError as exc:
+            problems.append(
+                Problem(shown, None, f"cannot read: {exc.strerror}", "source.unreadable")
+            )
+            continue
+        try:
+            template = env.get_template(path.relative_to(config.folder).as_posix())
+            text = template.render(values)
+        except jinja2.TemplateError as exc:
+            problems.append(templating.problem(exc, _shown_in(config), "source.template"))
+            continue
+        sections.append(Section(path=path, shown=shown, source=source, text=text))
+    if problems:
+        raise BuildError(problems)
+    return sections
+
+
+def _shown_in(config: Config) -> Callable[[str], str | None]:
+    """Map a file name to its place in the report folder (None for anything else)."""
+
+    def shown_of(filename: str) -> str | None:
+        path = Path(filename)
+        return (
+            config.rel(path) if path.is_absolute() and path.is_relative_to(config.folder) else None
+        )
+
+    return shown_of

