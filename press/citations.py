@@ -77,21 +77,23 @@ def load_bibliography(config: Config) -> Bibliography:
         raise BuildError([Problem(shown, None, message, "bib.format")])
     if not isinstance(entries, list):
         raise BuildError([Problem(shown, 1, "expected a list of CSL-JSON entries", "bib.type")])
-    lines = _entry_lines(text)
+    occurrences = _entry_lines(text)
     problems: list[Problem] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict) or not entry.get("id"):
             problems.append(Problem(shown, None, f"entry {index + 1} has no 'id'", "bib.no-id"))
             continue
         key = str(entry["id"])
-        if key in seen:
-            problems.append(
-                Problem(shown, lines.get(key), f"duplicate id '{key}'", "bib.duplicate")
-            )
-        seen.add(key)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            at = occurrences.get(key, [])
+            line = at[seen[key] - 1] if len(at) >= seen[key] else None
+            first = f" (first at line {at[0]})" if at else ""
+            problems.append(Problem(shown, line, f"duplicate id '{key}'{first}", "bib.duplicate"))
     if problems:
         raise BuildError(problems)
+    lines = {key: at[0] for key, at in occurrences.items()}
     return Bibliography(shown, entries, lines)
 
 
@@ -181,14 +183,14 @@ def _line_of_key(section: Section, key: str) -> int | None:
     return None
 
 
-def _entry_lines(text: str) -> dict[str, int]:
-    """Line of each entry's ``id`` in a bibliography file, found in its text."""
-    lines: dict[str, int] = {}
+def _entry_lines(text: str) -> dict[str, list[int]]:
+    """Lines where each ``id`` stands in a bibliography file, found in its text."""
+    lines: dict[str, list[int]] = {}
     pattern = re.compile(r'"id"\s*:\s*"([^"]+)"|^\s*id:\s*(\S+)|@\w+\{([^,\s]+),')
     for number, line in enumerate(text.splitlines(), start=1):
         for match in pattern.finditer(line):
             key = next(g for g in match.groups() if g)
-            lines.setdefault(key.strip("'\""), number)
+            lines.setdefault(key.strip("'\""), []).append(number)
     return lines
 
 

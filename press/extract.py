@@ -1,0 +1,155 @@
+"""What a reader sees in each edition, as text: headings, paragraphs, notes, bibliography.
+
+Used to prove that the editions agree. HTML is read with lxml, DOCX with
+python-docx (footnotes from their own part), PDF with pypdf: running heads and
+page numbers are left out by position, footnotes told apart by their size, and
+the cover and contents by the first bookmark.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree, html
+
+_BODY_STYLES_NOT = ("Heading", "Title", "Subtitle", "Author", "Date", "Abstract", "Bibliography")
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+@dataclass
+class EditionText:
+    headings: list[str] = field(default_factory=list)
+    paragraphs: list[str] = field(default_factory=list)
+    footnotes: list[str] = field(default_factory=list)
+    bibliography: list[str] = field(default_factory=list)
+    citations: list[str] = field(default_factory=list)
+    """In-text citations, where the edition marks them (HTML only)."""
+    body: str = ""
+    """All text of the report's body (headings, paragraphs, notes), for containment checks."""
+
+
+def clean(text: str) -> str:
+    """Collapse white space, as a reader would not see it."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text).replace("\u00ad", "")).strip()
+
+
+def squash(text: str) -> str:
+    """A form that survives line breaking and hyphenation: no spaces, no hyphens."""
+    text = unicodedata.normalize("NFKC", text).replace("\u00ad", "")
+    return re.sub(r"[\s\-\u2010\u2011]+", "", text)
+
+
+def from_html(path: Path) -> EditionText:
+    root = html.parse(str(path)).getroot()
+    main = root.find(".//main")
+    assert main is not None, "no <main> in the HTML edition"
+    for ref in main.xpath(".//a[contains(@class, 'footnote-ref')]"):
+        ref.drop_tree()
+    out = EditionText()
+    excluded = "ancestor::*[@id='refs' or @id='footnotes' or contains(@class, 'footnotes')]"
+    blocks = "self::h1 or self::h2 or self::h3 or self::p or self::li[not(p)]"
+    for el in main.xpath(f".//*[{blocks}][not({excluded})]"):
+        text = clean(el.text_content())
+        if el.tag in ("p", "li"):
+            out.paragraphs.append(text)
+        else:
+            out.headings.append(text)
+    for li in main.xpath(".//*[contains(@class, 'footnotes')]//li"):
+        for back in li.xpath(".//a[contains(@class, 'footnote-back')]"):
+            back.drop_tree()
+        out.footnotes.append(clean(li.text_content()))
+    out.bibliography = [clean(e.text_content()) for e in main.xpath(".//*[@id='refs']/*")]
+    out.citations = [clean(c.text_content()) for c in main.xpath(".//span[@class='citation']")]
+    out.body = " ".join(out.headings + out.paragraphs + out.footnotes)
+    return out
+
+
+def from_docx(path: Path) -> EditionText:
+    import docx
+
+    document = docx.Document(str(path))
+    out = EditionText()
+    for para in document.paragraphs:
+        style = para.style.name if para.style is not None else ""
+        text = clean(para.text)
+        if not text:
+            continue
+        if style.startswith("Heading"):
+            out.headings.append(text)
+        elif style == "Bibliography":
+            out.bibliography.append(text)
+        elif not style.startswith(_BODY_STYLES_NOT):
+            out.paragraphs.append(text)
+    for part in document.part.package.iter_parts():
+        if str(part.partname) == "/word/footnotes.xml":
+            root = etree.fromstring(part.blob)
+            for note in root.iter(f"{_W}footnote"):
+                if note.get(f"{_W}type") in ("separator", "continuationSeparator"):
+                    continue
+                text = clean("".join(t.text or "" for t in note.iter(f"{_W}t")))
+                if text:
+                    out.footnotes.append(text)
+    out.body = " ".join(out.headings + out.paragraphs + out.footnotes)
+    return out
+
+
+def from_pdf(path: Path, *, footnote_size: float, margins_pt: tuple[float, float]) -> EditionText:
+    """Text of the PDF edition after its cover and contents.
+
+    ``footnote_size`` (pt) tells footnote text from body text; ``margins_pt``
+    (top, bottom) is where running heads and page numbers stand.
+    """
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(path))
+    outline = [o for o in reader.outline if not isinstance(o, list)]
+    first = reader.get_destination_page_number(outline[0]) if outline else 0
+    out = EditionText(headings=[clean(o.title) for o in _flatten(reader.outline)])
+    body: list[str] = []
+    notes: list[str] = []
+    top, bottom = margins_pt
+    for page in reader.pages[first:]:
+        page.extract_text(
+            visitor_text=_visitor(
+                float(page.mediabox.height), top, bottom, footnote_size, body, notes
+            )
+        )
+    out.body = "".join(body)
+    out.footnotes = ["".join(notes)] if notes else []
+    return out
+
+
+def _visitor(
+    height: float,
+    top: float,
+    bottom: float,
+    footnote_size: float,
+    body: list[str],
+    notes: list[str],
+) -> Callable[..., None]:
+    """A pypdf text visitor sorting one page's text into body and footnotes."""
+
+    def visit(text: str, cm: list[float], tm: list[float], _font: object, size: float) -> None:
+        y = cm[5] + cm[3] * tm[5] if cm[3] else tm[5]
+        if not text or not (bottom < y < height - top):
+            return  # running head or page number
+        points = abs(size * tm[3] * cm[3]) if cm[3] else size
+        if points < footnote_size - 0.2 and text.strip().isdigit():
+            return  # a footnote call: its note is read where it stands
+        (notes if abs(points - footnote_size) < 0.2 else body).append(text)
+
+    return visit
+
+
+def _flatten(items: list) -> list:  # type: ignore[type-arg]
+    flat = []
+    for item in items:
+        if isinstance(item, list):
+            flat.extend(_flatten(item))
+        else:
+            flat.append(item)
+    return flat

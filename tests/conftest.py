@@ -1,0 +1,71 @@
+"""Shared fixtures: the embedded report and the small test report, each built once."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from press import extract
+from press.build import Options, Result, build
+from press.design import load_design
+from press.resources import TOOL_ROOT
+
+ROOTS = Path(__file__).parent / "roots"
+PRINT_MARGIN_PT = 25 / 25.4 * 72  # styles/print.css: 25 mm top and bottom
+
+
+@dataclass
+class Built:
+    result: Result
+    html: extract.EditionText
+    docx: extract.EditionText
+    pdf: extract.EditionText
+
+    def path(self, fmt: str) -> Path:
+        return next(w.path for w in self.result.written if w.format == fmt)
+
+
+def build_and_read(folder: Path, output: Path) -> Built:
+    result = build(Options(folder=folder, output=output))
+    paths = {w.format: w.path for w in result.written}
+    footnote = load_design(folder).sizes["footnote"]
+    return Built(
+        result=result,
+        html=extract.from_html(paths["html"]),
+        docx=extract.from_docx(paths["docx"]),
+        pdf=extract.from_pdf(
+            paths["pdf"], footnote_size=footnote, margins_pt=(PRINT_MARGIN_PT, PRINT_MARGIN_PT)
+        ),
+    )
+
+
+@pytest.fixture(scope="session")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The embedded North Korea report, built with its own report.yaml."""
+    return build_and_read(TOOL_ROOT, tmp_path_factory.mktemp("report-output"))
+
+
+@pytest.fixture(scope="session")
+def minimal(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """tests/roots/minimal: Jinja variables, an author footnote, a list, two sources."""
+    return build_and_read(ROOTS / "minimal", tmp_path_factory.mktemp("minimal-output"))
+
+
+@pytest.fixture
+def copy_root(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Copy a report folder (a test root, or the embedded report) to play with."""
+
+    def copy(name: str = "minimal") -> Path:
+        target = tmp_path / "report"
+        if name == "embedded":
+            target.mkdir()
+            shutil.copy(TOOL_ROOT / "report.yaml", target)
+            shutil.copytree(TOOL_ROOT / "content", target / "content")
+        else:
+            shutil.copytree(ROOTS / name, target)
+        return target
+
+    return copy

@@ -1,0 +1,163 @@
+"""The three editions carry the same headings, text, citations and bibliography."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from pypdf import PdfReader
+
+from press.extract import squash
+from press.resources import TOOL_ROOT
+from tests.conftest import Built
+
+EDITIONS = ("report", "minimal")
+
+
+@pytest.fixture(params=EDITIONS)
+def built(request: pytest.FixtureRequest) -> Built:
+    return request.getfixturevalue(request.param)
+
+
+def in_order(needles: list[str], haystack: str) -> list[str]:
+    """The needles not found in ``haystack`` one after the other (empty when all are)."""
+    missing, at = [], 0
+    flat = squash(haystack)
+    for needle in needles:
+        found = flat.find(squash(needle), at)
+        if found < 0:
+            missing.append(needle)
+        else:
+            at = found + len(squash(needle))
+    return missing
+
+
+def test_three_editions_written(built: Built) -> None:
+    formats = {w.format: w.path for w in built.result.written}
+    assert set(formats) == {"pdf", "docx", "html"}
+    for path in formats.values():
+        assert path.stat().st_size > 1000
+    assert not list(formats["pdf"].parent.glob(".press-*")), "staging folder left behind"
+
+
+def test_same_headings_in_order(built: Built) -> None:
+    assert built.html.headings
+    assert built.docx.headings == built.html.headings
+    assert built.pdf.headings == built.html.headings  # the PDF's bookmarks
+
+
+def test_same_paragraph_text(built: Built) -> None:
+    assert built.docx.paragraphs == built.html.paragraphs
+    assert in_order(built.html.paragraphs, built.pdf.body) == []
+
+
+def test_same_in_text_citations_in_order(built: Built) -> None:
+    cites = built.html.citations
+    assert cites
+    assert in_order(cites, built.docx.body) == []
+    assert in_order(cites, built.pdf.body + " ".join(built.pdf.footnotes)) == []
+
+
+def test_same_bibliography(built: Built) -> None:
+    assert built.html.bibliography
+    assert built.docx.bibliography == built.html.bibliography
+    assert in_order(built.html.bibliography, built.pdf.body) == []
+
+
+def test_same_footnotes(built: Built) -> None:
+    assert built.docx.footnotes == built.html.footnotes
+    assert in_order(built.html.footnotes, " ".join(built.pdf.footnotes)) == []
+
+
+def test_one_bibliography_entry_per_cited_source(report: Built) -> None:
+    entries = json.loads((TOOL_ROOT / "content" / "references.json").read_text())
+    cited = report.result.document.cited
+    assert len(cited) == len(set(cited)) == 46
+    assert set(cited) == {e["id"] for e in entries}
+    assert len(report.html.bibliography) == 46
+    assert len(set(report.html.bibliography)) == 46
+
+
+def test_apa_rendering_of_the_seed(report: Built) -> None:
+    html = report.html
+    assert "(www.nti.org, n.d.)" in html.citations
+    # Undated items by the same domain are told apart with letters, as citeproc-js does.
+    assert any("www.tandfonline.com, n.d.-a" in c for c in html.citations)
+    assert "장부윤. (2014)." in " ".join(html.bibliography)
+    assert any(
+        b.startswith("www.nti.org. (n.d.). Retrieved November 5, 2024, from")
+        for b in html.bibliography
+    )
+
+
+def test_korean_name_in_every_edition(report: Built) -> None:
+    for edition in (report.html, report.docx):
+        assert any("장부윤" in b for b in edition.bibliography)
+    assert "장부윤" in report.pdf.body
+
+
+def test_pdf_fonts_are_the_shipped_ones_and_embedded(report: Built) -> None:
+    reader = PdfReader(report.path("pdf"))
+    fonts = {}
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            name = re.sub(r"^/[A-Z]{6}\+", "", str(font["/BaseFont"])).replace("-", "")
+            fonts[name] = any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+    assert fonts and all(fonts.values()), fonts
+    shipped = ("NotoSerif", "NotoSans", "NanumMyeongjo")
+    assert all(name.startswith(shipped) for name in fonts), fonts
+    assert any(n.startswith("NanumMyeongjo") for n in fonts)
+
+
+def test_pdf_metadata(report: Built) -> None:
+    meta = PdfReader(report.path("pdf")).metadata
+    assert meta is not None
+    assert meta.title and meta.title.startswith("North Korea's Missile Tests")
+    assert meta.author == "Policy Research Team"
+
+
+def test_docx_uses_word_styles(report: Built) -> None:
+    import docx
+
+    document = docx.Document(str(report.path("docx")))
+    used = {p.style.name for p in document.paragraphs if p.style is not None}
+    assert {"Title", "Heading 1", "Heading 2", "Bibliography"} <= used
+    assert used & {"Body Text", "First Paragraph"}
+    heading = document.styles["Heading 1"]
+    assert heading.font.name == "Noto Sans"
+    assert document.core_properties.title == "North Korea's Missile Tests"
+    assert document.core_properties.language == "en-US"
+
+
+def test_html_is_self_contained(report: Built) -> None:
+    from lxml import html
+
+    text = report.path("html").read_text(encoding="utf-8")
+    root = html.fromstring(text)
+    # Links to sources are fine; anything the browser would load by itself is not.
+    assert root.xpath("//link[@href] | //script[@src] | //iframe | //object") == []
+    assert all(src.startswith("data:") for src in root.xpath("//img/@src | //source/@src"))
+    assert not re.search(r"url\(\s*[\"']?(https?:|//|file:)", text)
+    assert '<html lang="en-US">' in text
+    assert "@font-face" in text and "data:font/woff2;base64," in text
+
+
+def test_html_citations_link_to_entries(report: Built) -> None:
+    from lxml import html
+
+    root = html.parse(str(report.path("html"))).getroot()
+    ids = set(root.xpath("//*[@id='refs']/*/@id"))
+    links = root.xpath("//span[@class='citation']//a/@href")
+    assert links and all(link[1:] in ids for link in links)
+
+
+def test_jinja_variables_and_footnote(minimal: Built) -> None:
+    first = minimal.html.paragraphs[0]
+    assert first.startswith("This briefing, dated 14 March 2025, summarises 128 water samples")
+    assert "a review in 2026." in minimal.html.paragraphs
+    assert minimal.html.footnotes == [
+        "Samples were taken at low tide, as in earlier surveys (Harbour Board, 2023)."
+    ]

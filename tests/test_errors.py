@@ -1,0 +1,157 @@
+"""Bad input fails with a sentence and a place, and never costs the last good editions."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from press.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
+    code = main([*args])
+    err = capsys.readouterr().err
+    return code, [line for line in err.splitlines() if line]
+
+
+def replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_unknown_citation_key_names_file_line_and_closest_key(copy_root, capsys) -> None:
+    folder = copy_root("embedded")
+    section = folder / "content" / "03-us-response.md"
+    replace(section, "[@asahi]", "[@asahi2024]")
+    code, lines = run(capsys, str(folder), "--format", "html")
+    assert code == 1
+    assert lines[0] == (
+        "content/03-us-response.md:5: error: unknown citation key 'asahi2024' "
+        "(did you mean 'asahi'?) [citation.unknown-key]"
+    )
+    assert lines[-1] == "build failed: 1 problem"
+    assert not (folder / "output" / "north-korea-missile-tests.html").exists()
+
+
+def test_every_unknown_key_is_reported(copy_root, capsys) -> None:
+    folder = copy_root()
+    replace(folder / "content" / "01-findings.md", "[@okafor2021]", "[@okafor2012]")
+    replace(folder / "content" / "02-outlook.md", "@harbour-board;", "@harbor-board;")
+    code, lines = run(capsys, str(folder))
+    assert code == 1
+    assert lines[:2] == [
+        "content/01-findings.md:4: error: unknown citation key 'okafor2012' "
+        "(did you mean 'okafor2021'?) [citation.unknown-key]",
+        "content/02-outlook.md:5: error: unknown citation key 'harbor-board' "
+        "(did you mean 'harbour-board'?) [citation.unknown-key]",
+    ]
+
+
+def test_failed_build_leaves_previous_editions_byte_identical(copy_root, capsys) -> None:
+    folder = copy_root()
+    assert run(capsys, str(folder))[0] == 0
+    output = folder / "output"
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in output.iterdir()}
+    assert set(before) == {"briefing.pdf", "briefing.docx", "briefing.html"}
+
+    replace(folder / "content" / "02-outlook.md", "Next steps", "Next steps {{ undefined_thing }}")
+    code, lines = run(capsys, str(folder))
+    assert code == 1
+    assert lines[0].startswith("content/02-outlook.md:3: error: undefined variable")
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in output.iterdir()}
+    assert after == before
+
+
+def test_failure_while_writing_an_edition_keeps_all_previous_ones(copy_root, capsys) -> None:
+    folder = copy_root()
+    assert run(capsys, str(folder))[0] == 0
+    output = folder / "output"
+    before = {p.name: p.read_bytes() for p in output.iterdir()}
+    # The PDF is written first; break the template only the HTML edition uses.
+    (folder / "templates").mkdir()
+    (folder / "templates" / "web.html.j2").write_text(
+        '{% extends "base.html.j2" %}\n{% block body %}\n{{ no_such_value }}\n{% endblock %}\n'
+    )
+    code, lines = run(capsys, str(folder))
+    assert code == 1
+    assert lines[0].startswith("templates/web.html.j2:3: error: undefined variable")
+    assert {p.name: p.read_bytes() for p in output.iterdir()} == before
+
+
+def test_config_problems_are_all_listed_with_lines(copy_root, capsys) -> None:
+    folder = copy_root()
+    replace(folder / "report.yaml", "title: Harbour Water Quality\n", "titel: Harbour\n")
+    replace(folder / "report.yaml", "lang: en-GB", "lang: 42")
+    replace(folder / "report.yaml", "output: briefing", "output: ../escape")
+    code, lines = run(capsys, str(folder))
+    assert code == 1
+    assert (
+        "report.yaml:2: error: unknown key 'titel' (did you mean 'title'?) [config.unknown-key]"
+        in lines
+    )
+    assert any(
+        line.startswith("report.yaml:7: error: 'lang': expected a language tag") for line in lines
+    )
+    assert any(line.startswith("report.yaml:10: error: 'output':") for line in lines)
+    assert "report.yaml: error: missing required key 'title' [config.required]" in lines
+
+
+def test_yaml_syntax_error_has_line_and_column(copy_root, capsys) -> None:
+    folder = copy_root()
+    replace(
+        folder / "report.yaml", "authors: [A. Researcher, B. Analyst]", "authors: [A. Researcher"
+    )
+    code, lines = run(capsys, str(folder))
+    assert code == 1
+    assert lines[0].startswith("report.yaml:")
+    assert "YAML syntax" in lines[0] and "column" in lines[0]
+
+
+def test_bibliography_problems(copy_root, capsys) -> None:
+    folder = copy_root()
+    replace(folder / "sources.json", '"id": "harbour-board"', '"id": "okafor2021"')
+    code, lines = run(capsys, str(folder))
+    assert code == 1
+    assert lines[0] == (
+        "sources.json:13: error: duplicate id 'okafor2021' (first at line 3) [bib.duplicate]"
+    )
+
+    replace(folder / "sources.json", '"volume": "12",', '"volume": "12"')
+    code, lines = run(capsys, str(folder))
+    assert code == 1
+    assert lines[0].startswith("sources.json:9: error: invalid JSON: Expecting ',' delimiter")
+
+
+def test_unknown_style_suggests_the_closest(copy_root, capsys) -> None:
+    code, lines = run(capsys, str(copy_root()), "--style", "chicago-author-dat")
+    assert code == 1
+    assert lines[0] == (
+        "citation-style: error: unknown citation style 'chicago-author-dat' "
+        "(did you mean 'chicago-author-date'?) [style.unknown]"
+    )
+
+
+def test_broken_house_style_fails_with_its_line(copy_root, capsys) -> None:
+    folder = copy_root()
+    (folder / "styles").mkdir()
+    (folder / "styles" / "house.csl").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<style xmlns="http://purl.org/net/xbiblio/csl" class="in-text" version="1.0">\n'
+        "  <citation><layout><text variable='title'/></layout></citation>\n"
+        "</style>\n"
+    )
+    code, lines = run(capsys, str(folder), "--style", "house")
+    assert code == 1
+    assert lines[0].startswith("styles/house.csl:2: error: invalid CSL:")
+
+
+def test_other_style_and_single_format(copy_root, capsys, tmp_path) -> None:
+    out = tmp_path / "out"
+    code = main([str(copy_root()), "--style", "ieee", "--format", "html", "--output", str(out)])
+    assert code == 0
+    assert [p.name for p in out.iterdir()] == ["briefing.html"]
+    text = (out / "briefing.html").read_text()
+    assert "[1]" in text and "Okafor" in text
