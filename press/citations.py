@@ -20,6 +20,7 @@ import citeproc
 from lxml import etree
 
 from press import pandoc
+from press.assets import embed_images
 from press.config import Config
 from press.errors import BuildError, Problem, did_you_mean
 from press.sources import Section
@@ -100,25 +101,22 @@ def load_bibliography(config: Config) -> Bibliography:
 def process(
     config: Config, sections: list[Section], bibliography: Bibliography, style: Style
 ) -> Document:
-    """Parse every section, check its citations, and resolve them all in one citeproc run."""
+    """Parse every section, check its citations and images, resolve citations in one run."""
     with ThreadPoolExecutor(max_workers=4) as pool:
         parsed = list(pool.map(_parse, sections))
     known = set(bibliography.ids)
     problems: list[Problem] = []
     cited: dict[str, None] = {}
-    for section, doc in zip(sections, parsed, strict=True):
-        for key in _cite_keys(doc):
+    for index, section in enumerate(sections):
+        parsed[index], image_problems = embed_images(parsed[index], section, config)
+        problems += image_problems
+        for key in _cite_keys(parsed[index]):
             cited.setdefault(key)
             if key not in known:
                 hint = did_you_mean(key, known)
-                problems.append(
-                    Problem(
-                        section.shown,
-                        _line_of_key(section, key),
-                        f"unknown citation key '{key}'{hint}",
-                        "citation.unknown-key",
-                    )
-                )
+                line = _line_of_key(section, key)
+                message = f"unknown citation key '{key}'{hint}"
+                problems.append(Problem(section.shown, line, message, "citation.unknown-key"))
     if problems:
         raise BuildError(_unique(problems))
 

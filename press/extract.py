@@ -26,6 +26,8 @@ class EditionText:
     paragraphs: list[str] = field(default_factory=list)
     footnotes: list[str] = field(default_factory=list)
     bibliography: list[str] = field(default_factory=list)
+    captions: list[str] = field(default_factory=list)
+    images: int = 0
     citations: list[str] = field(default_factory=list)
     """In-text citations, where the edition marks them (HTML only)."""
     body: str = ""
@@ -63,6 +65,8 @@ def from_html(path: Path) -> EditionText:
             back.drop_tree()
         out.footnotes.append(clean(li.text_content()))
     out.bibliography = [clean(e.text_content()) for e in main.xpath(".//*[@id='refs']/*")]
+    out.captions = [clean(c.text_content()) for c in main.xpath(".//figcaption | .//caption")]
+    out.images = len(main.xpath(".//img"))
     out.citations = [clean(c.text_content()) for c in main.xpath(".//span[@class='citation']")]
     out.body = " ".join(out.headings + out.paragraphs + out.footnotes)
     return out
@@ -80,10 +84,13 @@ def from_docx(path: Path) -> EditionText:
             continue
         if style.startswith("Heading"):
             out.headings.append(text)
+        elif style in ("Image Caption", "Table Caption", "Caption"):
+            out.captions.append(text)
         elif style == "Bibliography":
             out.bibliography.append(text)
         elif not style.startswith(_BODY_STYLES_NOT):
             out.paragraphs.append(text)
+    out.images = len(document.inline_shapes)
     for part in document.part.package.iter_parts():
         if str(part.partname) == "/word/footnotes.xml":
             root = etree.fromstring(part.blob)
@@ -120,6 +127,14 @@ def from_pdf(path: Path, *, footnote_size: float, margins_pt: tuple[float, float
         )
     out.body = "".join(body)
     out.footnotes = ["".join(notes)] if notes else []
+    out.images = len(
+        {
+            getattr(ref, "idnum", id(ref))
+            for page in reader.pages[first:]
+            for ref in page.get("/Resources", {}).get("/XObject", {}).values()
+            if ref.get_object().get("/Subtype") == "/Image"
+        }
+    )
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
@@ -13,6 +14,7 @@ import pypandoc
 from press.errors import BuildError, Problem
 
 Node = dict[str, Any]
+log = logging.getLogger("press")
 
 
 @cache
@@ -34,9 +36,12 @@ def run(args: Sequence[str], stdin: str | bytes, *, place: str) -> bytes:
     proc = subprocess.run(
         [executable(), "--sandbox", *args], input=data, capture_output=True, check=False
     )
+    stderr = proc.stderr.decode("utf-8", "replace").strip()
     if proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip() or f"exit {proc.returncode}"
+        message = stderr or f"exit {proc.returncode}"
         raise BuildError([Problem(place, None, f"pandoc: {message}", "pandoc.failed")])
+    for line in stderr.splitlines():
+        log.warning("%s: pandoc: %s [pandoc.warning]", place, line.removeprefix("[WARNING] "))
     return proc.stdout
 
 

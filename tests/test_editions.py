@@ -161,3 +161,14 @@ def test_jinja_variables_and_footnote(minimal: Built) -> None:
     assert minimal.html.footnotes == [
         "Samples were taken at low tide, as in earlier surveys (Harbour Board, 2023)."
     ]
+
+
+def test_same_figures_and_captions(built: Built) -> None:
+    assert built.docx.captions == built.html.captions
+    assert in_order(built.html.captions, built.pdf.body) == []
+    assert built.html.images == built.docx.images == built.pdf.images
+
+
+def test_figure_embedded_in_every_edition(minimal: Built) -> None:
+    assert minimal.html.captions == ["Bacterial counts at the five sampling sites"]
+    assert minimal.html.images == minimal.docx.images == minimal.pdf.images == 1

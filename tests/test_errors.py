@@ -155,3 +155,28 @@ def test_other_style_and_single_format(copy_root, capsys, tmp_path) -> None:
     assert [p.name for p in out.iterdir()] == ["briefing.html"]
     text = (out / "briefing.html").read_text()
     assert "[1]" in text and "Okafor" in text
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("missing.png", "image 'missing.png' not found [asset.missing]"),
+        (
+            "../../outside.png",
+            "image '../../outside.png' is outside the report folder [asset.outside]",
+        ),
+        ("https://example.org/a.png", "is not a file in the report folder [asset.remote]"),
+        ("notes.txt", "unsupported format (use GIF, JPEG, JPG, PNG, SVG) [asset.format]"),
+        ("fake.png", "image 'fake.png' is not a valid PNG file [asset.format]"),
+    ],
+)
+def test_bad_images_fail_with_their_line(copy_root, capsys, target: str, message: str) -> None:
+    folder = copy_root()
+    (folder / "content" / "notes.txt").write_text("not an image")
+    (folder / "content" / "fake.png").write_text("not a PNG either")
+    (folder.parent / "outside.png").write_bytes((folder / "content" / "counts.png").read_bytes())
+    replace(folder / "content" / "02-outlook.md", "(counts.png)", f"({target})")
+    code, lines = run(capsys, str(folder), "--format", "html")
+    assert code == 1
+    assert lines[0].startswith("content/02-outlook.md:7: error: ")
+    assert lines[0].endswith(message)
