@@ -22,7 +22,7 @@ from press.citations import Bibliography, Document, load_bibliography, process
 from press.config import Config, load_config
 from press.design import load_design
 from press.editions import EDITIONS, Job
-from press.errors import BuildError, Problem
+from press.errors import BuildError, Problem, warning
 from press.sources import load_sections
 from press.styles import resolve_style
 
@@ -98,5 +98,6 @@ def _warn_uncited(bibliography: Bibliography, document: Document) -> None:
     for key in bibliography.ids:
         if key not in cited:
             line = bibliography.lines.get(key)
-            place = f"{bibliography.shown}:{line}" if line else bibliography.shown
-            log.warning("%s: entry '%s' is never cited [bib.uncited]", place, key)
+            log.warning(
+                warning(bibliography.shown, line, f"entry '{key}' is never cited", "bib.uncited")
+            )

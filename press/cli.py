@@ -70,11 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 class _Warnings(logging.Handler):
+    """Prints the warnings the stages log (each a Problem, so one line with its place)."""
+
     def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if record.levelno >= logging.WARNING and ": warning:" not in message:
-            message = message.replace(": ", ": warning: ", 1) if ": " in message else message
-        print(message, file=sys.stderr)
+        print(record.getMessage(), file=sys.stderr)
 
 
 def _formats(text: str) -> list[str]:

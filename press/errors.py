@@ -27,6 +27,10 @@ class Problem:
         return f"{place}: {self.severity}: {self.message} [{self.code}]"
 
 
+def warning(path: str, line: int | None, message: str, code: str) -> Problem:
+    return Problem(path, line, message, code, "warning")
+
+
 class BuildError(Exception):
     """The build cannot go on; carries every problem found by the failing stage."""
 

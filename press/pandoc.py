@@ -11,7 +11,7 @@ from typing import Any
 
 import pypandoc
 
-from press.errors import BuildError, Problem
+from press.errors import BuildError, Problem, warning
 
 Node = dict[str, Any]
 log = logging.getLogger("press")
@@ -41,7 +41,9 @@ def run(args: Sequence[str], stdin: str | bytes, *, place: str) -> bytes:
         message = stderr or f"exit {proc.returncode}"
         raise BuildError([Problem(place, None, f"pandoc: {message}", "pandoc.failed")])
     for line in stderr.splitlines():
-        log.warning("%s: pandoc: %s [pandoc.warning]", place, line.removeprefix("[WARNING] "))
+        log.warning(
+            warning(place, None, f"pandoc: {line.removeprefix('[WARNING] ')}", "pandoc.warning")
+        )
     return proc.stdout
 
 

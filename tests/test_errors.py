@@ -180,3 +180,15 @@ def test_bad_images_fail_with_their_line(copy_root, capsys, target: str, message
     assert code == 1
     assert lines[0].startswith("content/02-outlook.md:7: error: ")
     assert lines[0].endswith(message)
+
+
+def test_uncited_entry_is_a_warning_with_its_line(copy_root, capsys) -> None:
+    folder = copy_root()
+    replace(
+        folder / "sources.json",
+        "[\n",
+        '[\n  {"id": "unused2020", "type": "book", "title": "Never cited"},\n',
+    )
+    code, lines = run(capsys, str(folder), "--format", "html", "-q")
+    assert code == 0
+    assert lines == ["sources.json:2: warning: entry 'unused2020' is never cited [bib.uncited]"]

@@ -20,7 +20,7 @@ from press import pandoc, resources
 from press.design import file_url
 from press.editions import Job
 from press.editions.pages import contents, fragment, render, stylesheet
-from press.errors import BuildError, Problem
+from press.errors import BuildError, Problem, warning
 
 log = logging.getLogger("press")
 
@@ -41,7 +41,7 @@ class PdfEdition:
             laid_out = html.render(pdf_tags=True)
             laid_out.write_pdf(target, pdf_tags=True)
         for message in warnings:
-            log.warning("pdf edition: %s", message)
+            log.warning(warning("pdf edition", None, message, "pdf.weasyprint"))
         if fetcher.refused:
             raise BuildError(
                 Problem(
