@@ -1,9 +1,9 @@
 """Runs the stages in order; no format logic of its own.
 
-config -> style -> sections -> bibliography -> one processed document -> editions.
-Editions are written into a staging folder inside the output folder and renamed
-into place only when every one of them succeeded, so a failed build leaves the
-previous editions untouched and no partial file behind.
+config -> styles -> sections -> bibliography -> parsed once -> per style: citeproc
+once -> editions. Editions are written into a staging folder inside the output
+folder and renamed into place only when every one of them succeeded, so a failed
+build leaves the previous editions untouched and no partial file behind.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from press.citations import Bibliography, Document, load_bibliography, process
+from press.citations import Bibliography, Document, Parsed, load_bibliography, parse, resolve
 from press.config import Config, load_config
 from press.design import load_design
 from press.editions import EDITIONS, Job
 from press.errors import BuildError, Problem, warning
 from press.sources import load_sections
-from press.styles import resolve_style
+from press.styles import Style, resolve_style
 
 log = logging.getLogger("press")
 
@@ -33,13 +33,14 @@ log = logging.getLogger("press")
 class Options:
     folder: Path
     formats: Sequence[str] | None = None
-    style: str | None = None
+    styles: Sequence[str] | None = None
     output: Path | None = None
 
 
 @dataclass(frozen=True)
 class Written:
     format: str
+    style: str
     path: Path
     detail: str
 
@@ -47,30 +48,56 @@ class Written:
 @dataclass(frozen=True)
 class Result:
     config: Config
-    document: Document
+    documents: tuple[Document, ...]
     written: tuple[Written, ...]
     seconds: float
+
+    @property
+    def document(self) -> Document:
+        return self.documents[0]
+
+
+def prepare(options: Options) -> tuple[Config, list[Style], Parsed]:
+    """Everything up to citeproc: the checked config, styles and parsed report."""
+    overrides = {"citation-style": options.styles, "formats": options.formats}
+    config = load_config(options.folder, overrides)
+    styles, problems = [], []
+    for spec in config.citation_styles:
+        try:
+            styles.append(resolve_style(spec, config.folder))
+        except BuildError as exc:
+            problems += exc.problems
+    if problems:
+        raise BuildError(problems)
+    bibliography = load_bibliography(config)
+    parsed = parse(config, load_sections(config), bibliography)
+    _warn_uncited(bibliography, parsed)
+    return config, styles, parsed
 
 
 def build(options: Options) -> Result:
     started = time.perf_counter()
-    overrides = {"citation-style": options.style, "formats": options.formats}
-    config = load_config(options.folder, overrides)
-    style = resolve_style(config.citation_style, config.folder)
-    sections = load_sections(config)
-    bibliography = load_bibliography(config)
-    document = process(config, sections, bibliography, style)
-    _warn_uncited(bibliography, document)
-    job = Job(config, document, load_design(config.folder))
+    config, styles, parsed = prepare(options)
+    design = load_design(config.folder)
     output = (options.output or config.folder / "output").resolve()
-    written = []
+    documents, written = [], []
     with staged(output) as stage:
-        for name in config.formats:
-            edition = EDITIONS[name]
-            final = output / f"{config.output}{edition.suffix}"
-            detail = edition.write(job, stage / final.name)
-            written.append(Written(name, final, detail))
-    return Result(config, document, tuple(written), time.perf_counter() - started)
+        for style in styles:
+            document = resolve(parsed, style, citation_locale(config, style))
+            documents.append(document)
+            job = Job(config, document, design)
+            stem = config.output if len(styles) == 1 else f"{config.output}-{style.name}"
+            for name in config.formats:
+                edition = EDITIONS[name]
+                final = output / f"{stem}{edition.suffix}"
+                detail = edition.write(job, stage / final.name)
+                written.append(Written(name, style.name, final, detail))
+    return Result(config, tuple(documents), tuple(written), time.perf_counter() - started)
+
+
+def citation_locale(config: Config, style: Style) -> str:
+    """report.yaml's ``lang`` if set, else the style's own default locale, else en-US."""
+    return config.lang or style.default_locale or config.language
 
 
 @contextmanager
@@ -93,11 +120,10 @@ def staged(output: Path) -> Iterator[Path]:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def _warn_uncited(bibliography: Bibliography, document: Document) -> None:
-    cited = set(document.cited)
+def _warn_uncited(bibliography: Bibliography, parsed: Parsed) -> None:
+    cited = set(parsed.cited)
     for key in bibliography.ids:
         if key not in cited:
             line = bibliography.lines.get(key)
-            log.warning(
-                warning(bibliography.shown, line, f"entry '{key}' is never cited", "bib.uncited")
-            )
+            message = f"entry '{key}' is never cited"
+            log.warning(warning(bibliography.shown, line, message, "bib.uncited"))

@@ -42,13 +42,24 @@ class Bibliography:
 
 
 @dataclass(frozen=True)
+class Parsed:
+    """The report parsed and checked once, the same for every style: citeproc's input."""
+
+    ast: pandoc.Node
+    bibliography: Bibliography
+    cited: tuple[str, ...]
+    """Bibliography ids in order of first citation."""
+
+
+@dataclass(frozen=True)
 class Document:
     """The processed report: pandoc's AST with citations and bibliography rendered."""
 
     ast: pandoc.Node
     style: Style
+    locale: str
+    """The locale citeproc used for terms and dates."""
     cited: tuple[str, ...]
-    """Bibliography ids in order of first citation."""
 
     @property
     def blocks(self) -> list[pandoc.Node]:
@@ -98,10 +109,8 @@ def load_bibliography(config: Config) -> Bibliography:
     return Bibliography(shown, entries, lines)
 
 
-def process(
-    config: Config, sections: list[Section], bibliography: Bibliography, style: Style
-) -> Document:
-    """Parse every section, check its citations and images, resolve citations in one run."""
+def parse(config: Config, sections: list[Section], bibliography: Bibliography) -> Parsed:
+    """Parse every section, check its citations and images, and assemble one document."""
     with ThreadPoolExecutor(max_workers=4) as pool:
         parsed = list(pool.map(_parse, sections))
     known = set(bibliography.ids)
@@ -122,24 +131,27 @@ def process(
 
     blocks = _unique_ids([block for doc in parsed for block in doc["blocks"]])
     if not any(_is_refs(b) for b in pandoc.walk(blocks)):
-        title = references_title(config.lang)
+        title = references_title(config.language)
         blocks.append(_header(1, "references", title, ["unnumbered"]))
         blocks.append({"t": "Div", "c": [["refs", [], []], []]})
     ast = {**parsed[0], "blocks": blocks, "meta": {}}
-    meta = {
-        "lang": config.lang,
-        "link-citations": "true",
-        "link-bibliography": "true",
-    }
+    return Parsed(ast=ast, bibliography=bibliography, cited=tuple(cited))
+
+
+def resolve(parsed: Parsed, style: Style, locale: str) -> Document:
+    """Format every citation and the bibliography: pandoc's citeproc, run once for ``style``."""
+    meta = {"lang": locale, "link-citations": "true", "link-bibliography": "true"}
     with tempfile.TemporaryDirectory(prefix="press-") as tmp:
         bib_path = Path(tmp) / "bibliography.json"
-        bib_path.write_text(json.dumps(bibliography.entries, ensure_ascii=False), "utf-8")
+        entries = parsed.bibliography.entries
+        bib_path.write_text(json.dumps(entries, ensure_ascii=False), "utf-8")
         args = ["--from", "json", "--citeproc", "--csl", str(style.path)]
         args += ["--bibliography", str(bib_path)]
         for key, value in meta.items():
             args += ["--metadata", f"{key}={value}"]
-        processed = pandoc.to_json(args, json.dumps(ast), place="citations")
-    return Document(ast=processed, style=style, cited=tuple(cited))
+        processed = pandoc.to_json(args, json.dumps(parsed.ast), place=f"citations ({style.name})")
+    processed["meta"] = {}
+    return Document(ast=processed, style=style, locale=locale, cited=parsed.cited)
 
 
 def references_title(lang: str) -> str:

@@ -1,23 +1,31 @@
-"""Command line: ``python build.py [REPORT_DIR] [--format ...] [--style ...] [--output DIR]``."""
+"""Command line.
+
+python build.py [REPORT_DIR] [--format LIST] [--style LIST] [--output DIR] [-q]
+python build.py styles [WORD]
+python build.py styles --preview NAME [NAME ...] [--report REPORT_DIR] [--output DIR]
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from press.build import Options, build
 from press.config import FORMATS
 from press.errors import BuildError
 from press.resources import TOOL_ROOT
+from press.styles import catalogue
 
 
-def parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="build.py",
         description="Build the PDF, DOCX and HTML editions of a report.",
+        epilog="Other commands: 'build.py styles [WORD]' lists citation styles; "
+        "'build.py styles --preview NAME ...' compares styles on the report's own sources.",
     )
     p.add_argument(
         "folder",
@@ -30,11 +38,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--format",
         dest="formats",
-        type=_formats,
+        type=_comma_list,
         metavar="LIST",
         help=f"editions to build, comma-separated from {','.join(FORMATS)} (default: report.yaml)",
     )
-    p.add_argument("--style", metavar="NAME_OR_PATH", help="CSL style name or .csl file")
+    p.add_argument(
+        "--style",
+        dest="styles",
+        type=_comma_list,
+        metavar="LIST",
+        help="CSL style names or .csl files, comma-separated; several build side by side",
+    )
     p.add_argument(
         "--output", type=Path, metavar="DIR", help="where editions go (default: REPORT_DIR/output)"
     )
@@ -42,31 +56,73 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def styles_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="build.py styles",
+        description="List the official CSL styles whose name or title contains WORD, "
+        "or preview styles side by side on the report's own citations.",
+    )
+    p.add_argument(
+        "words", nargs="*", metavar="WORD", help="filter (or style names with --preview)"
+    )
+    p.add_argument("--preview", action="store_true", help="write output/style-preview.html")
+    p.add_argument("--report", type=Path, default=TOOL_ROOT, metavar="REPORT_DIR")
+    p.add_argument("--output", type=Path, metavar="DIR")
+    return p
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    command: Callable[[list[str]], int] = run_build
+    if args[:1] == ["styles"]:
+        command, args = run_styles, args[1:]
     handler = _Warnings()
     logger = logging.getLogger("press")
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING)
     try:
-        result = build(
-            Options(folder=args.folder, formats=args.formats, style=args.style, output=args.output)
-        )
+        return command(args)
     except BuildError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         count = len(exc.problems)
-        print(f"build failed: {count} problem{'s' * (count != 1)}", file=sys.stderr)
+        print(f"failed: {count} problem{'s' * (count != 1)}", file=sys.stderr)
         return 1
     finally:
         logger.removeHandler(handler)
+
+
+def run_build(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    options = Options(args.folder, formats=args.formats, styles=args.styles, output=args.output)
+    result = build(options)
     if not args.quiet:
-        style = result.document.style
-        print(f"{result.config.title} ({style.title})")
+        titles = ", ".join(d.style.title for d in result.documents)
+        print(f"{result.config.title} ({titles})")
         for item in result.written:
             print(f"  {item.format:5} {_shown(item.path)}  {item.detail}")
-        print(f"built {len(result.written)} editions in {result.seconds:.1f} s")
+        count = len(result.written)
+        print(f"built {count} edition{'s' * (count != 1)} in {result.seconds:.1f} s")
     return 0
+
+
+def run_styles(argv: list[str]) -> int:
+    args = styles_parser().parse_args(argv)
+    if args.preview:
+        from press.preview import write_preview
+
+        if not args.words:
+            styles_parser().error("--preview needs one or more style names")
+        path = write_preview(args.report, args.words, args.output)
+        print(f"wrote {_shown(path)}")
+        return 0
+    word = " ".join(args.words)
+    entries = catalogue(word)
+    for entry in entries:
+        parent = f"  (uses {entry.parent})" if entry.parent else ""
+        print(f"{entry.name:50} {entry.title}{parent}")
+    print(f"{len(entries)} style{'s' * (len(entries) != 1)}", file=sys.stderr)
+    return 0 if entries else 1
 
 
 class _Warnings(logging.Handler):
@@ -76,7 +132,7 @@ class _Warnings(logging.Handler):
         print(record.getMessage(), file=sys.stderr)
 
 
-def _formats(text: str) -> list[str]:
+def _comma_list(text: str) -> list[str]:
     return [f.strip() for f in text.split(",") if f.strip()]
 
 

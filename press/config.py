@@ -20,6 +20,7 @@ from press.errors import BuildError, Problem, did_you_mean
 
 CONFIG_NAME = "report.yaml"
 FORMATS = ("pdf", "docx", "html")
+DEFAULT_LANGUAGE = "en-US"
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _OUTPUT = re.compile(r"^[\w][\w.-]*$")
 
@@ -34,13 +35,18 @@ class Config:
     authors: tuple[str, ...] = ()
     organisation: str | None = None
     date: dt.date | None = None
-    lang: str = "en-US"
+    lang: str | None = None
+    """As written in report.yaml; :attr:`language` is the one in effect."""
     bibliography: Path | None = None
-    citation_style: str = "apa"
+    citation_styles: tuple[str, ...] = ("apa",)
     formats: tuple[str, ...] = FORMATS
     output: str = "report"
     sections: tuple[Path, ...] | None = None
     variables: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def language(self) -> str:
+        return self.lang or DEFAULT_LANGUAGE
 
     def rel(self, path: Path) -> str:
         """``path`` as shown to the user: relative to the report folder when inside it."""
@@ -99,6 +105,14 @@ def _formats(value: Any) -> tuple[Any, str | None]:
     return tuple(dict.fromkeys(value)), None
 
 
+def _styles(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",")]
+    if isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value):
+        return tuple(dict.fromkeys(v.strip() for v in value)), None
+    return None, f"expected a style name or path, or a list of them, got {_kind(value)}"
+
+
 def _output(value: Any) -> tuple[Any, str | None]:
     if isinstance(value, str) and _OUTPUT.match(value):
         return value, None
@@ -123,10 +137,12 @@ class Field:
     check: Checker
     doc: str
     required: bool = False
+    name: str | None = None
+    """The Config attribute, when it is not the key with underscores."""
 
     @property
     def attr(self) -> str:
-        return self.key.replace("-", "_")
+        return self.name or self.key.replace("-", "_")
 
 
 FIELDS: tuple[Field, ...] = (
@@ -137,7 +153,12 @@ FIELDS: tuple[Field, ...] = (
     Field("date", _date, "Publication date, YYYY-MM-DD; {{ report.date }} in content."),
     Field("lang", _lang, "Language tag (BCP 47): citation terms, hyphenation, spell checking."),
     Field("bibliography", _text, "CSL-JSON (or .bib, .yaml, .ris) file, relative to the folder."),
-    Field("citation-style", _text, "CSL style: a name from the official catalogue or a .csl path."),
+    Field(
+        "citation-style",
+        _styles,
+        "CSL style name or .csl path; a list builds one set of editions per style.",
+        name="citation_styles",
+    ),
     Field("formats", _formats, "Editions to build: any of pdf, docx, html."),
     Field("output", _output, "File name of the editions in output/, without extension."),
     Field("sections", _path_list, "Section files in reading order; default: content/*.md by name."),

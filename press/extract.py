@@ -49,7 +49,7 @@ def from_html(path: Path) -> EditionText:
     root = html.parse(str(path)).getroot()
     main = root.find(".//main")
     assert main is not None, "no <main> in the HTML edition"
-    for ref in main.xpath(".//a[contains(@class, 'footnote-ref')]"):
+    for ref in main.xpath(".//a[contains(@class, 'footnote-ref')] | .//*[@class='cited-from']"):
         ref.drop_tree()
     out = EditionText()
     excluded = "ancestor::*[@id='refs' or @id='footnotes' or contains(@class, 'footnotes')]"

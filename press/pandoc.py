@@ -64,21 +64,21 @@ def walk(value: Any) -> Iterator[Node]:
 
 
 def transform(value: Any, fn: Callable[[Node], Any]) -> Any:
-    """A copy of ``value`` where each element is replaced by ``fn(element)``.
+    """A copy of ``value`` where each element is replaced by ``fn(element)``, bottom up.
 
-    ``fn`` returns the element to keep (itself or another), or a list to splice
-    in its place; children are visited after their parent is replaced.
+    Children are transformed before their parent is given to ``fn``, which returns
+    the element to keep (itself or another) or a list of elements to splice in.
     """
     if isinstance(value, list):
         out: list[Any] = []
         for child in value:
+            new = transform(child, fn)
             if isinstance(child, dict) and "t" in child:
-                new = fn(child)
+                new = fn(new)
                 if isinstance(new, list):
-                    out.extend(transform(n, fn) for n in new)
+                    out.extend(new)
                     continue
-                child = new
-            out.append(transform(child, fn))
+            out.append(new)
         return out
     if isinstance(value, dict):
         return {k: transform(v, fn) for k, v in value.items()}

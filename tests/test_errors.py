@@ -32,7 +32,7 @@ def test_unknown_citation_key_names_file_line_and_closest_key(copy_root, capsys)
         "content/03-us-response.md:5: error: unknown citation key 'asahi2024' "
         "(did you mean 'asahi'?) [citation.unknown-key]"
     )
-    assert lines[-1] == "build failed: 1 problem"
+    assert lines[-1] == "failed: 1 problem"
     assert not (folder / "output" / "north-korea-missile-tests.html").exists()
 
 

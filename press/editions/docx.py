@@ -18,11 +18,11 @@ class DocxEdition:
 
     def write(self, job: Job, target: Path) -> str:
         config = job.config
-        meta = {"title": config.title, "lang": config.lang}
+        meta = {"title": config.title, "lang": config.language}
         if config.subtitle:
             meta["subtitle"] = config.subtitle
         if config.date:
-            meta["date"] = long_date(config.date, config.lang)
+            meta["date"] = long_date(config.date, config.language)
         args = ["--from", "json", "--to", "docx", "--output", str(target)]
         for key, value in meta.items():
             args += ["--metadata", f"{key}={value}"]

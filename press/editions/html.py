@@ -13,6 +13,7 @@ from pathlib import Path
 from fontTools import subset
 from fontTools.ttLib import TTFont
 
+from press import pandoc
 from press.design import FontFile, data_url
 from press.editions import Job
 from press.editions.pages import contents, fragment, render, stylesheet
@@ -29,13 +30,46 @@ class HtmlEdition:
 
     def write(self, job: Job, target: Path) -> str:
         blocks = job.document.blocks
-        body = fragment(job, blocks, place="html edition")
+        body = fragment(job, with_backlinks(blocks), place="html edition")
         characters = set(body) | set(str(report_values(job.config))) | ALWAYS
         fonts = job.design.font_faces(lambda font: _embedded(font, characters))
         css = fonts + stylesheet(job, "base.css", "web.css")
         page = render(job, "web.html.j2", body=body, toc=contents(blocks), css=css)
         target.write_text(page, encoding="utf-8")
         return f"{len(page.encode()) // 1024} KiB, self-contained"
+
+
+def with_backlinks(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
+    """Each citation gets an anchor, and each bibliography entry links back to its citations."""
+    cited_at: dict[str, list[str]] = {}
+    count = 0
+
+    def anchor(node: pandoc.Node) -> pandoc.Node:
+        nonlocal count
+        if node["t"] != "Cite":
+            return node
+        count += 1
+        ident = f"cite-{count}"
+        for citation in node["c"][0]:
+            cited_at.setdefault(citation["citationId"], []).append(ident)
+        return {"t": "Span", "c": [[ident, ["cite-anchor"], []], [node]]}
+
+    def backlinks(node: pandoc.Node) -> pandoc.Node:
+        ident = node["c"][0][0] if node["t"] == "Div" else ""
+        if not ident.startswith("ref-") or ident[4:] not in cited_at:
+            return node
+        links: list[pandoc.Node] = []
+        for number, target in enumerate(cited_at[ident[4:]], start=1):
+            label = [["aria-label", f"Back to citation {number}"]]
+            links += [
+                {"t": "Space"},
+                {"t": "Link", "c": [["", [], label], [{"t": "Str", "c": "↩"}], [f"#{target}", ""]]},
+            ]
+        span = {"t": "Span", "c": [["", ["cited-from"], []], links]}
+        return {"t": "Div", "c": [node["c"][0], [*node["c"][1], {"t": "Plain", "c": [span]}]]}
+
+    result: list[pandoc.Node] = pandoc.transform(pandoc.transform(blocks, anchor), backlinks)
+    return result
 
 
 def _embedded(font: FontFile, characters: set[str]) -> str:

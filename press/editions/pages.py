@@ -59,7 +59,7 @@ def render(job: Job, template: str, **context: Any) -> str:
     folder = job.config.folder
     dirs = resources.template_dirs(folder)
     env = templating.environment(dirs, html=True)
-    toc_title = TOC_TITLES.get(job.config.lang.split("-")[0].lower(), "Contents")
+    toc_title = TOC_TITLES.get(job.config.language.split("-")[0].lower(), "Contents")
     values = {**report_values(job.config), "design": job.design, "toc_title": toc_title, **context}
     try:
         return env.get_template(template).render(values)
