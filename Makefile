@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # Debian packages WeasyPrint needs: pango with its FreeType backend, and HarfBuzz for font subsetting.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 
-.PHONY: report test lint clean system-deps
+.PHONY: report test lint golden clean system-deps
 
 report: $(VENV)/.runtime system-deps
 	$(PY) build.py
@@ -20,6 +20,10 @@ test: $(VENV)/.dev system-deps
 lint: $(VENV)/.dev
 	$(PY) -m ruff check build.py press tests benchmarks
 	$(PY) -m ruff format --check build.py press tests benchmarks
+
+# Rewrite tests/golden/*.txt (citations and bibliography per style) after an intended change.
+golden: $(VENV)/.dev system-deps
+	$(PY) -m tests.golden
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

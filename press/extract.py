@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +29,8 @@ class EditionText:
     images: int = 0
     citations: list[str] = field(default_factory=list)
     """In-text citations, where the edition marks them (HTML only)."""
+    note_pages: list[NotePage] = field(default_factory=list)
+    """Per page of the PDF edition: where its footnotes are called and printed."""
     body: str = ""
     """All text of the report's body (headings, paragraphs, notes), for containment checks."""
 
@@ -45,6 +46,11 @@ def squash(text: str) -> str:
     return re.sub(r"[\s\-\u2010\u2011]+", "", text)
 
 
+def without_label(entry: str) -> str:
+    """A bibliography entry without its number (``[1]``, ``1.``): the PDF draws labels apart."""
+    return re.sub(r"^(\[\d+\]|\d+\.)\s*", "", entry)
+
+
 def from_html(path: Path) -> EditionText:
     root = html.parse(str(path)).getroot()
     main = root.find(".//main")
@@ -56,6 +62,8 @@ def from_html(path: Path) -> EditionText:
     blocks = "self::h1 or self::h2 or self::h3 or self::p or self::li[not(p)]"
     for el in main.xpath(f".//*[{blocks}][not({excluded})]"):
         text = clean(el.text_content())
+        if not text:
+            continue  # e.g. a paragraph that was only a note-style citation
         if el.tag in ("p", "li"):
             out.paragraphs.append(text)
         else:
@@ -64,7 +72,8 @@ def from_html(path: Path) -> EditionText:
         for back in li.xpath(".//a[contains(@class, 'footnote-back')]"):
             back.drop_tree()
         out.footnotes.append(clean(li.text_content()))
-    out.bibliography = [clean(e.text_content()) for e in main.xpath(".//*[@id='refs']/*")]
+    entries = [clean(e.text_content()) for e in main.xpath(".//*[@id='refs']/*")]
+    out.bibliography = [e for e in entries if e]
     out.captions = [clean(c.text_content()) for c in main.xpath(".//figcaption | .//caption")]
     out.images = len(main.xpath(".//img"))
     out.citations = [clean(c.text_content()) for c in main.xpath(".//span[@class='citation']")]
@@ -118,13 +127,12 @@ def from_pdf(path: Path, *, footnote_size: float, margins_pt: tuple[float, float
     out = EditionText(headings=[clean(o.title) for o in _flatten(reader.outline)])
     body: list[str] = []
     notes: list[str] = []
-    top, bottom = margins_pt
     for page in reader.pages[first:]:
-        page.extract_text(
-            visitor_text=_visitor(
-                float(page.mediabox.height), top, bottom, footnote_size, body, notes
-            )
-        )
+        reading = _PageReader(float(page.mediabox.height), margins_pt, footnote_size)
+        page.extract_text(visitor_text=reading.visit)
+        body += reading.body
+        notes += reading.notes
+        out.note_pages.append(NotePage(reading.calls, reading.markers))
     out.body = "".join(body)
     out.footnotes = ["".join(notes)] if notes else []
     out.images = len(
@@ -138,26 +146,41 @@ def from_pdf(path: Path, *, footnote_size: float, margins_pt: tuple[float, float
     return out
 
 
-def _visitor(
-    height: float,
-    top: float,
-    bottom: float,
-    footnote_size: float,
-    body: list[str],
-    notes: list[str],
-) -> Callable[..., None]:
-    """A pypdf text visitor sorting one page's text into body and footnotes."""
+@dataclass
+class NotePage:
+    """One PDF page's footnote calls (in the text) and footnote numbers (at its foot)."""
 
-    def visit(text: str, cm: list[float], tm: list[float], _font: object, size: float) -> None:
+    calls: list[int]
+    markers: list[int]
+
+
+class _PageReader:
+    """A pypdf text visitor sorting one page's text into body, footnotes, calls and markers."""
+
+    def __init__(self, height: float, margins: tuple[float, float], footnote_size: float) -> None:
+        self.top, self.bottom = height - margins[0], margins[1]
+        self.footnote_size = footnote_size
+        self.body: list[str] = []
+        self.notes: list[str] = []
+        self.calls: list[int] = []
+        self.markers: list[int] = []
+
+    def visit(
+        self, text: str, cm: list[float], tm: list[float], _font: object, size: float
+    ) -> None:
         y = cm[5] + cm[3] * tm[5] if cm[3] else tm[5]
-        if not text or not (bottom < y < height - top):
+        if not text or not (self.bottom < y < self.top):
             return  # running head or page number
         points = abs(size * tm[3] * cm[3]) if cm[3] else size
-        if points < footnote_size - 0.2 and text.strip().isdigit():
-            return  # a footnote call: its note is read where it stands
-        (notes if abs(points - footnote_size) < 0.2 else body).append(text)
-
-    return visit
+        if points < self.footnote_size - 0.2 and text.strip().isdigit():
+            self.calls.append(int(text))  # a footnote call: its note is read at the foot
+        elif abs(points - self.footnote_size) < 0.2:
+            marker = re.fullmatch(r"(\d+)\.\s*", text)
+            if marker:
+                self.markers.append(int(marker.group(1)))
+            self.notes.append(text)
+        else:
+            self.body.append(text)
 
 
 def _flatten(items: list) -> list:  # type: ignore[type-arg]
