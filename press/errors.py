@@ -39,7 +39,10 @@ class BuildError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+def did_you_mean(word: str, choices: Iterable[str], n: int = 1) -> str:
+    """`` (did you mean 'x'?)`` for the closest choices (up to ``n``), or an empty string."""
+    close = [f"'{c}'" for c in difflib.get_close_matches(word, list(choices), n=n, cutoff=0.6)]
+    if not close:
+        return ""
+    listed = close[0] if len(close) == 1 else ", ".join(close[:-1]) + " or " + close[-1]
+    return f" (did you mean {listed}?)"

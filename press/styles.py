@@ -96,7 +96,7 @@ def _from_catalogue(name: str) -> tuple[Path, str | None]:
         return independent, None
     dependent = CATALOGUE / "dependent" / f"{name}.csl"
     if not dependent.is_file():
-        hint = did_you_mean(name, catalogue_names())
+        hint = did_you_mean(name, catalogue_names(), n=3)
         raise BuildError([_problem(f"unknown citation style '{name}'{hint}", "unknown")])
     root = etree.parse(str(dependent), _parser()).getroot()
     parent = None

@@ -130,7 +130,8 @@ def test_unknown_style_suggests_the_closest(copy_root, capsys) -> None:
     assert code == 1
     assert lines[0] == (
         "citation-style: error: unknown citation style 'chicago-author-dat' "
-        "(did you mean 'chicago-author-date'?) [style.unknown]"
+        "(did you mean 'chicago-author-date', 'chicago-author-date-fr' or "
+        "'chicago-author-date-de'?) [style.unknown]"
     )
 
 

@@ -198,3 +198,19 @@ def test_style_preview_page(tmp_path, capsys) -> None:
     for column in columns:
         assert len(column.xpath(".//*[contains(@class, 'csl-entry')]")) >= 45
         assert column.xpath("string(.//div[@class='cites'])").strip()
+
+
+def test_author_footnotes_sit_alongside_citation_notes(copy_root, tmp_path) -> None:
+    folder = copy_root()
+    args = [str(folder), "--style", "chicago-notes-bibliography", "--output", str(tmp_path), "-q"]
+    assert main(args) == 0
+    html = extract.from_html(tmp_path / "briefing.html")
+    docx = extract.from_docx(tmp_path / "briefing.docx")
+    pdf = extract.from_pdf(tmp_path / "briefing.pdf", footnote_size=8.5, margins_pt=(71, 71))
+    # The author's note (with its own citation inside), then two citation notes, numbered 1-3.
+    assert len(html.footnotes) == 3
+    assert html.footnotes[0].startswith("Samples were taken at low tide, as in earlier surveys")
+    assert html.footnotes[1].startswith("Chidi Okafor, ‘Outfall Relocation")  # en-GB quotes
+    assert docx.footnotes == html.footnotes
+    assert [n for p in pdf.note_pages for n in p.markers] == [1, 2, 3]
+    assert all(p.calls == p.markers for p in pdf.note_pages)
