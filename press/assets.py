@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from press import pandoc
 from press.config import Config
-from press.errors import Problem
+from press.errors import BuildError, Problem
 from press.sources import Section
 
 MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
@@ -44,6 +44,32 @@ def embed_images(
     return {**doc, "blocks": pandoc.transform(doc["blocks"], embed)}, problems
 
 
+def logo_url(config: Config) -> str | None:
+    """The logo from report.yaml as a ``data:`` URL (checked like any image), or None."""
+    if config.logo is None:
+        return None
+    problem = _check(config.logo, config.rel(config.logo))
+    if problem:
+        raise BuildError([Problem("report.yaml", None, f"logo: {problem[0]}", problem[1])])
+    return _encode(config.logo)
+
+
+def _check(path: Path, target: str) -> tuple[str, str] | None:
+    """(message, code) when ``path`` is not an image press can embed."""
+    mime = MIME.get(path.suffix.lower())
+    if mime is None:
+        kinds = ", ".join(sorted({s.lstrip(".").upper() for s in MIME}))
+        return f"image '{target}': unsupported format (use {kinds})", "asset.format"
+    if mime in PIL_FORMATS and not _is_image(path, PIL_FORMATS[mime]):
+        return f"image '{target}' is not a valid {PIL_FORMATS[mime]} file", "asset.format"
+    return None
+
+
+def _encode(path: Path) -> str:
+    mime = MIME[path.suffix.lower()]
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
 def _data_url(target: str, section: Section, config: Config) -> tuple[str, Problem | None]:
     def problem(message: str, code: str) -> tuple[str, Problem]:
         line = section.line_of(target)
@@ -61,14 +87,10 @@ def _data_url(target: str, section: Section, config: Config) -> tuple[str, Probl
         return problem(f"image '{target}' is outside the report folder", "outside")
     if not path.is_file():
         return problem(f"image '{target}' not found", "missing")
-    mime = MIME.get(path.suffix.lower())
-    if mime is None:
-        kinds = ", ".join(sorted({s.lstrip(".").upper() for s in MIME}))
-        return problem(f"image '{target}': unsupported format (use {kinds})", "format")
-    data = path.read_bytes()
-    if mime in PIL_FORMATS and not _is_image(path, PIL_FORMATS[mime]):
-        return problem(f"image '{target}' is not a valid {PIL_FORMATS[mime]} file", "format")
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}", None
+    bad = _check(path, target)
+    if bad:
+        return problem(bad[0], bad[1].removeprefix("asset."))
+    return _encode(path), None
 
 
 def _is_image(path: Path, kind: str) -> bool:

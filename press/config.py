@@ -23,6 +23,18 @@ FORMATS = ("pdf", "docx", "html")
 DEFAULT_LANGUAGE = "en-US"
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _OUTPUT = re.compile(r"^[\w][\w.-]*$")
+_MARGINS = re.compile(r"^(\d+(\.\d+)?(mm|cm|in|pt)\s*){1,4}$")
+
+
+@dataclass(frozen=True)
+class PdfSettings:
+    """The ``pdf:`` section: page set-up and PDF standard of the PDF edition."""
+
+    paper: str = "a4"
+    margins: str = "25mm 22mm"
+    page_numbers: str = "plain"
+    toc_depth: int = 2
+    standard: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,10 @@ class Config:
     output: str = "report"
     sections: tuple[Path, ...] | None = None
     variables: Mapping[str, Any] = field(default_factory=dict)
+    description: str | None = None
+    keywords: tuple[str, ...] = ()
+    logo: Path | None = None
+    pdf: PdfSettings = field(default_factory=PdfSettings)
 
     @property
     def language(self) -> str:
@@ -125,6 +141,36 @@ def _path_list(value: Any) -> tuple[Any, str | None]:
     return None, f"expected a list of file paths, got {_kind(value)}"
 
 
+def _words(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",")]
+    if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
+        return tuple(v.strip() for v in value), None
+    return None, f"expected a list of words, got {_kind(value)}"
+
+
+def _choice(*choices: str) -> Checker:
+    def check(value: Any) -> tuple[Any, str | None]:
+        if isinstance(value, str) and value.lower() in choices:
+            return value.lower(), None
+        hint = did_you_mean(str(value), choices)
+        return None, f"expected one of {', '.join(choices)}, got {value!r}{hint}"
+
+    return check
+
+
+def _margins(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, str) and _MARGINS.match(value.strip()):
+        return value.strip(), None
+    return None, f"expected one to four lengths such as '25mm 22mm' or '1in', got {value!r}"
+
+
+def _depth(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 3:
+        return value, None
+    return None, f"expected 1, 2 or 3, got {value!r}"
+
+
 def _mapping(value: Any) -> tuple[Any, str | None]:
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return dict(value), None
@@ -139,11 +185,25 @@ class Field:
     required: bool = False
     name: str | None = None
     """The Config attribute, when it is not the key with underscores."""
+    section: tuple[Field, ...] = ()
+    """For a mapping of settings (``pdf:``): its own fields."""
 
     @property
     def attr(self) -> str:
         return self.name or self.key.replace("-", "_")
 
+
+PDF_FIELDS: tuple[Field, ...] = (
+    Field("paper", _choice("a4", "letter", "a5", "legal"), "Paper size."),
+    Field("margins", _margins, "Page margins, as CSS: '25mm 22mm' (top/bottom, left/right)."),
+    Field(
+        "page-numbers",
+        _choice("plain", "page-of-total", "none"),
+        "'plain' (3), 'page-of-total' (Page 3 of 24) or 'none'.",
+    ),
+    Field("toc-depth", _depth, "Heading levels listed in the table of contents (1-3)."),
+    Field("standard", _choice("none", "ua-1", "a-3u"), "'ua-1' (PDF/UA-1) or 'a-3u' (PDF/A-3u)."),
+)
 
 FIELDS: tuple[Field, ...] = (
     Field("title", _text, "The report's title: cover, running heads, document properties.", True),
@@ -163,8 +223,11 @@ FIELDS: tuple[Field, ...] = (
     Field("output", _output, "File name of the editions in output/, without extension."),
     Field("sections", _path_list, "Section files in reading order; default: content/*.md by name."),
     Field("variables", _mapping, "Extra values for the Jinja templates of the content."),
+    Field("description", _text, "A sentence or two on the report: PDF subject, HTML description."),
+    Field("keywords", _words, "Keywords for the document properties of every edition."),
+    Field("logo", _text, "Image for the cover and title block, relative to the report folder."),
+    Field("pdf", _mapping, "Page set-up of the PDF edition (see below).", section=PDF_FIELDS),
 )
-_BY_KEY = {f.key: f for f in FIELDS}
 
 
 def load_config(folder: Path, overrides: Mapping[str, Any] | None = None) -> Config:
@@ -200,30 +263,21 @@ def load_config(folder: Path, overrides: Mapping[str, Any] | None = None) -> Con
         raise BuildError([Problem(shown, 1, "expected a mapping of keys to values", "config.type")])
 
     problems: list[Problem] = []
-    values: dict[str, Any] = {}
-    sources = [(k, v, lines.get(str(k), None), shown) for k, v in raw.items()]
-    sources += [(k, v, None, "command line") for k, v in (overrides or {}).items() if v is not None]
-    for key, value, line, origin in sources:
-        spec = _BY_KEY.get(str(key))
-        if spec is None:
-            hint = did_you_mean(str(key), _BY_KEY)
-            problems.append(
-                Problem(origin, line, f"unknown key '{key}'{hint}", "config.unknown-key")
-            )
-            continue
-        checked, error = spec.check(value)
-        if error:
-            problems.append(Problem(origin, line, f"'{key}': {error}", "config.type"))
-        else:
-            values[spec.attr] = checked
+    entries = [(k, v, shown) for k, v in raw.items()]
+    entries += [(k, v, "command line") for k, v in (overrides or {}).items() if v is not None]
+    values = _check(FIELDS, entries, "", lines, problems)
     for spec in FIELDS:
         if spec.required and spec.attr not in values and spec.key not in raw:
             problems.append(
                 Problem(shown, None, f"missing required key '{spec.key}'", "config.required")
             )
+    if isinstance(values.get("pdf"), dict):
+        values["pdf"] = PdfSettings(**values["pdf"])
 
     bib = values.get("bibliography", "content/references.json")
     values["bibliography"] = _inside(folder, bib, shown, lines.get("bibliography"), problems)
+    if "logo" in values:
+        values["logo"] = _inside(folder, values["logo"], shown, lines.get("logo"), problems)
     if "sections" in values:
         values["sections"] = tuple(
             _inside(folder, p, shown, lines.get("sections"), problems) for p in values["sections"]
@@ -231,6 +285,38 @@ def load_config(folder: Path, overrides: Mapping[str, Any] | None = None) -> Con
     if problems:
         raise BuildError(problems)
     return Config(folder=folder, **values)
+
+
+def _check(
+    fields: tuple[Field, ...],
+    entries: list[tuple[Any, Any, str]],
+    prefix: str,
+    lines: dict[str, int],
+    problems: list[Problem],
+) -> dict[str, Any]:
+    """Check ``(key, value, origin)`` entries against ``fields``; returns values by attribute."""
+    by_key = {f.key: f for f in fields}
+    values: dict[str, Any] = {}
+    for key, value, origin in entries:
+        path = f"{prefix}{key}"
+        line = lines.get(path) if origin == CONFIG_NAME else None
+        spec = by_key.get(str(key))
+        if spec is None:
+            hint = did_you_mean(str(key), by_key)
+            message = f"unknown key '{path}'{hint}"
+            problems.append(Problem(origin, line, message, "config.unknown-key"))
+            continue
+        checked, error = spec.check(value)
+        if error:
+            problems.append(Problem(origin, line, f"'{path}': {error}", "config.type"))
+        elif spec.section:
+            inner = [(k, v, origin) for k, v in checked.items()]
+            values[spec.attr] = _check(spec.section, inner, f"{path}.", lines, problems)
+        else:
+            values[spec.attr] = checked
+    if "standard" in values and values["standard"] == "none":
+        values["standard"] = None
+    return values
 
 
 def _inside(folder: Path, rel: str, shown: str, line: int | None, problems: list[Problem]) -> Path:
@@ -245,11 +331,16 @@ def _inside(folder: Path, rel: str, shown: str, line: int | None, problems: list
     return path
 
 
-def _key_lines(node: yaml.Node | None) -> dict[str, int]:
-    """Line (1-based) of each top-level key of a composed YAML mapping."""
+def _key_lines(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:
+    """Line (1-based) of each key of a composed YAML mapping, nested ones as ``pdf.paper``."""
     if not isinstance(node, yaml.MappingNode):
         return {}
-    return {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
+    lines: dict[str, int] = {}
+    for key, value in node.value:
+        path = f"{prefix}{key.value}"
+        lines[path] = key.start_mark.line + 1
+        lines.update(_key_lines(value, f"{path}."))
+    return lines
 
 
 def _kind(value: Any) -> str:

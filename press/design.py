@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+from fontTools.ttLib import TTFont
 
 from press import resources
 from press.errors import BuildError, Problem
@@ -43,6 +46,14 @@ class Design:
         lines += [f"  --colour-{name}: {value};" for name, value in self.colours.items()]
         lines.append(f"  --line-height: {self.line_height};")
         return ":root {\n" + "\n".join(lines) + "\n}\n"
+
+    def missing_glyphs(self, text: str) -> list[str]:
+        """Characters of ``text`` that none of the shipped fonts can draw."""
+        covered: set[int] = set()
+        for font in self.font_files:
+            covered |= _cmap(font.path)
+        wanted = {c for c in text if not c.isspace() and unicodedata.category(c)[0] != "C"}
+        return sorted(c for c in wanted if ord(c) not in covered)
 
     def font_faces(self, source: Callable[[FontFile], str]) -> str:
         """``@font-face`` rules, with ``source(font)`` giving each file's ``src`` value."""
@@ -104,6 +115,15 @@ def file_url(font: FontFile) -> str:
 
 def data_url(data: bytes, mime: str = "font/woff2") -> str:
     return f'url("data:{mime};base64,{base64.b64encode(data).decode("ascii")}")'
+
+
+@cache
+def _cmap(path: Path) -> frozenset[int]:
+    font = TTFont(str(path), lazy=True)
+    try:
+        return frozenset((font.getBestCmap() or {}).keys())
+    finally:
+        font.close()
 
 
 def _stack(families: tuple[str, ...], role: str) -> str:

@@ -42,7 +42,7 @@ def clean(text: str) -> str:
 
 def squash(text: str) -> str:
     """A form that survives line breaking and hyphenation: no spaces, no hyphens."""
-    text = unicodedata.normalize("NFKC", text).replace("\u00ad", "")
+    text = unicodedata.normalize("NFKC", text).replace("\u00ad", "").replace("\u200b", "")
     return re.sub(r"[\s\-\u2010\u2011]+", "", text)
 
 

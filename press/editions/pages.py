@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,24 +12,41 @@ from typing import Any
 import jinja2
 
 from press import pandoc, resources, templating
+from press.assets import logo_url
+from press.config import Config
 from press.editions import Job
 from press.errors import BuildError
 from press.sources import report_values
 
 TOC_DEPTH = 2
-TOC_TITLES = {
-    "de": "Inhalt",
-    "en": "Contents",
-    "es": "Índice",
-    "fr": "Table des matières",
-    "it": "Indice",
-    "ja": "目次",
-    "ko": "목차",
-    "nl": "Inhoud",
-    "pt": "Sumário",
-    "ru": "Содержание",
-    "zh": "目录",
-}
+# The few words the page templates print, by language: (contents, page, of).
+LABELS = {
+    "de": ("Inhalt", "Seite", "von"), "en": ("Contents", "Page", "of"),
+    "es": ("Índice", "Página", "de"), "fr": ("Table des matières", "Page", "sur"),
+    "it": ("Indice", "Pagina", "di"), "ja": ("目次", "ページ", "/"), "ko": ("목차", "쪽", "/"),
+    "nl": ("Inhoud", "Pagina", "van"), "pt": ("Sumário", "Página", "de"),
+    "ru": ("Содержание", "Страница", "из"), "zh": ("目录", "页", "/"),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Labels:
+    contents: str
+    page: str
+    of: str
+
+
+def labels(lang: str) -> Labels:
+    return Labels(*LABELS.get(lang.split("-")[0].lower(), LABELS["en"]))
+
+
+def created(config: Config) -> str:
+    """The document's creation date: report.yaml's date, else SOURCE_DATE_EPOCH, else now."""
+    if config.date:
+        return config.date.isoformat()
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -59,8 +78,15 @@ def render(job: Job, template: str, **context: Any) -> str:
     folder = job.config.folder
     dirs = resources.template_dirs(folder)
     env = templating.environment(dirs, html=True)
-    toc_title = TOC_TITLES.get(job.config.language.split("-")[0].lower(), "Contents")
-    values = {**report_values(job.config), "design": job.design, "toc_title": toc_title, **context}
+    words = labels(job.config.language)
+    values = {
+        **report_values(job.config),
+        "design": job.design,
+        "labels": words,
+        "created": created(job.config),
+        "logo": logo_url(job.config),
+        **context,
+    }
     try:
         return env.get_template(template).render(values)
     except jinja2.TemplateError as exc:

@@ -8,18 +8,22 @@ Its layout warnings are passed on to the user, not dropped.
 from __future__ import annotations
 
 import logging
+import re
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import lxml.html
 import weasyprint
 
 from press import pandoc, resources
+from press.config import PdfSettings
 from press.design import file_url
 from press.editions import Job
-from press.editions.pages import contents, fragment, render, stylesheet
+from press.editions.pages import Labels, contents, fragment, labels, render, stylesheet
 from press.errors import BuildError, Problem, warning
 
 log = logging.getLogger("press")
@@ -30,16 +34,25 @@ class PdfEdition:
     suffix = ".pdf"
 
     def write(self, job: Job, target: Path) -> str:
-        folder = job.config.folder
-        blocks = footnotes_in_place(job.document.blocks)
+        config = job.config
+        folder = config.folder
+        blocks = breakable_urls(footnotes_in_place(job.document.blocks))
         body = fragment(job, blocks, place="pdf edition")
         css = job.design.font_faces(file_url) + stylesheet(job, "base.css", "print.css")
-        page = render(job, "print.html.j2", body=body, toc=contents(job.document.blocks), css=css)
+        css += page_css(config.pdf, labels(config.language))
+        toc = contents(job.document.blocks, config.pdf.toc_depth)
+        page = render(job, "print.html.j2", body=body, toc=toc, css=css)
+        for char in job.design.missing_glyphs(_text_of(page)):
+            message = f"no shipped font has a glyph for {char!r} (U+{ord(char):04X})"
+            log.warning(warning("pdf edition", None, message, "font.missing-glyph"))
         fetcher = LocalFetcher(resources.allowed_roots(folder))
+        options: dict[str, Any] = {"pdf_tags": True}
+        if config.pdf.standard:
+            options["pdf_variant"] = f"pdf/{config.pdf.standard}"
         with _weasyprint_warnings() as warnings:
             html = weasyprint.HTML(string=page, base_url=folder.as_uri() + "/", url_fetcher=fetcher)
-            laid_out = html.render(pdf_tags=True)
-            laid_out.write_pdf(target, pdf_tags=True)
+            laid_out = html.render(**options)
+            laid_out.write_pdf(target, **options)
         for message in warnings:
             log.warning(warning("pdf edition", None, message, "pdf.weasyprint"))
         if fetcher.refused:
@@ -53,6 +66,43 @@ class PdfEdition:
                 for url in fetcher.refused
             )
         return f"{len(laid_out.pages)} pages"
+
+
+def page_css(settings: PdfSettings, words: Labels) -> str:
+    """``@page`` rules from report.yaml: paper, margins, page numbers on the outer corners."""
+    size = {"a4": "A4", "a5": "A5", "letter": "letter", "legal": "legal"}[settings.paper]
+    rules = [f"@page {{ size: {size}; margin: {settings.margins}; }}"]
+    if settings.page_numbers != "none":
+        number = "counter(page)"
+        if settings.page_numbers == "page-of-total":
+            number = f'"{words.page} " counter(page) " {words.of} " counter(pages)'
+        rules.append(f"@page :right {{ @bottom-right {{ content: {number}; }} }}")
+        rules.append(f"@page :left {{ @bottom-left {{ content: {number}; }} }}")
+    return "\n" + "\n".join(rules) + "\n"
+
+
+def breakable_urls(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
+    """URLs shown as link text may break after ``/`` and before ``?&=#``, not mid-word."""
+
+    def soften(node: pandoc.Node) -> pandoc.Node:
+        if node["t"] != "Link":
+            return node
+        shown = pandoc.stringify(node["c"][1])
+        if shown != node["c"][2][0] or len(shown) < 30:
+            return node
+        text = re.sub(r"(?<=[/])(?=[^/])|(?=[?&=#])", "\u200b", shown)
+        return {"t": "Link", "c": [node["c"][0], [{"t": "Str", "c": text}], node["c"][2]]}
+
+    result: list[pandoc.Node] = pandoc.transform(blocks, soften)
+    return result
+
+
+def _text_of(page: str) -> str:
+    """The characters a reader will see: the page's text, without markup, CSS or data URLs."""
+    root = lxml.html.fromstring(page)
+    for element in root.xpath("//style | //script | //head"):
+        element.drop_tree()
+    return root.text_content()
 
 
 def footnotes_in_place(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
