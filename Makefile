@@ -6,13 +6,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # Debian packages WeasyPrint needs: pango with its FreeType backend, and HarfBuzz for font subsetting.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+# Test-only tools: LibreOffice checks the Word edition (and fills its contents' page numbers
+# when a build finds it), poppler-utils renders PDF pages for a look by eye.
+TEST_PACKAGES := libreoffice-writer-nogui poppler-utils
 
-.PHONY: report test lint golden clean system-deps
+.PHONY: report test lint golden clean system-deps test-deps
 
 report: $(VENV)/.runtime system-deps
 	$(PY) build.py
 
-test: $(VENV)/.dev system-deps
+test: $(VENV)/.dev system-deps test-deps
 	$(PY) -m ruff check build.py press tests benchmarks
 	$(PY) -m ruff format --check build.py press tests benchmarks
 	$(PY) -m pytest
@@ -42,6 +45,18 @@ system-deps:
 	  else \
 	    echo "WeasyPrint needs pango and harfbuzz-subset. Install them with:"; \
 	    echo "  sudo apt-get install -y $(SYSTEM_PACKAGES)"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+test-deps:
+	@if ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing the test tools: $(TEST_PACKAGES)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_PACKAGES); \
+	  else \
+	    echo "The tests need LibreOffice and poppler-utils. Install them with:"; \
+	    echo "  sudo apt-get install -y $(TEST_PACKAGES)"; \
 	    exit 1; \
 	  fi; \
 	fi

@@ -27,14 +27,28 @@ _MARGINS = re.compile(r"^(\d+(\.\d+)?(mm|cm|in|pt)\s*){1,4}$")
 
 
 @dataclass(frozen=True)
-class PdfSettings:
-    """The ``pdf:`` section: page set-up and PDF standard of the PDF edition."""
+class PageSettings:
+    """The ``page:`` section: page set-up shared by the PDF and DOCX editions."""
 
     paper: str = "a4"
     margins: str = "25mm 22mm"
-    page_numbers: str = "plain"
+    numbers: str = "plain"
+    furniture_on_cover: bool = False
+
+
+@dataclass(frozen=True)
+class PdfSettings:
+    """The ``pdf:`` section."""
+
     toc_depth: int = 2
     standard: str | None = None
+
+
+@dataclass(frozen=True)
+class DocxSettings:
+    """The ``docx:`` section."""
+
+    toc_page_numbers: bool = True
 
 
 @dataclass(frozen=True)
@@ -58,7 +72,9 @@ class Config:
     description: str | None = None
     keywords: tuple[str, ...] = ()
     logo: Path | None = None
+    page: PageSettings = field(default_factory=PageSettings)
     pdf: PdfSettings = field(default_factory=PdfSettings)
+    docx: DocxSettings = field(default_factory=DocxSettings)
 
     @property
     def language(self) -> str:
@@ -165,6 +181,12 @@ def _margins(value: Any) -> tuple[Any, str | None]:
     return None, f"expected one to four lengths such as '25mm 22mm' or '1in', got {value!r}"
 
 
+def _flag(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, bool):
+        return value, None
+    return None, f"expected true or false, got {value!r}"
+
+
 def _depth(value: Any) -> tuple[Any, str | None]:
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 3:
         return value, None
@@ -193,16 +215,26 @@ class Field:
         return self.name or self.key.replace("-", "_")
 
 
-PDF_FIELDS: tuple[Field, ...] = (
+PAGE_FIELDS: tuple[Field, ...] = (
     Field("paper", _choice("a4", "letter", "a5", "legal"), "Paper size."),
     Field("margins", _margins, "Page margins, as CSS: '25mm 22mm' (top/bottom, left/right)."),
     Field(
-        "page-numbers",
+        "numbers",
         _choice("plain", "page-of-total", "none"),
         "'plain' (3), 'page-of-total' (Page 3 of 24) or 'none'.",
     ),
+    Field("furniture-on-cover", _flag, "Running head and page number on the cover/title page."),
+)
+PDF_FIELDS: tuple[Field, ...] = (
     Field("toc-depth", _depth, "Heading levels listed in the table of contents (1-3)."),
     Field("standard", _choice("none", "ua-1", "a-3u"), "'ua-1' (PDF/UA-1) or 'a-3u' (PDF/A-3u)."),
+)
+DOCX_FIELDS: tuple[Field, ...] = (
+    Field(
+        "toc-page-numbers",
+        _flag,
+        "Fill the contents' page numbers by laying the document out with LibreOffice, if present.",
+    ),
 )
 
 FIELDS: tuple[Field, ...] = (
@@ -226,7 +258,9 @@ FIELDS: tuple[Field, ...] = (
     Field("description", _text, "A sentence or two on the report: PDF subject, HTML description."),
     Field("keywords", _words, "Keywords for the document properties of every edition."),
     Field("logo", _text, "Image for the cover and title block, relative to the report folder."),
-    Field("pdf", _mapping, "Page set-up of the PDF edition (see below).", section=PDF_FIELDS),
+    Field("page", _mapping, "Page set-up of the PDF and DOCX editions.", section=PAGE_FIELDS),
+    Field("pdf", _mapping, "Settings of the PDF edition.", section=PDF_FIELDS),
+    Field("docx", _mapping, "Settings of the DOCX edition.", section=DOCX_FIELDS),
 )
 
 
@@ -271,8 +305,9 @@ def load_config(folder: Path, overrides: Mapping[str, Any] | None = None) -> Con
             problems.append(
                 Problem(shown, None, f"missing required key '{spec.key}'", "config.required")
             )
-    if isinstance(values.get("pdf"), dict):
-        values["pdf"] = PdfSettings(**values["pdf"])
+    for key, cls in (("page", PageSettings), ("pdf", PdfSettings), ("docx", DocxSettings)):
+        if isinstance(values.get(key), dict):
+            values[key] = cls(**values[key])
 
     bib = values.get("bibliography", "content/references.json")
     values["bibliography"] = _inside(folder, bib, shown, lines.get("bibliography"), problems)

@@ -15,7 +15,10 @@ from pathlib import Path
 
 from lxml import etree, html
 
-_BODY_STYLES_NOT = ("Heading", "Title", "Subtitle", "Author", "Date", "Abstract", "Bibliography")
+_BODY_STYLES_NOT = (
+    "Heading", "Title", "Subtitle", "Author", "Date", "Organisation", "Abstract", "Bibliography",
+    "TOC", "toc",
+)  # fmt: skip
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 

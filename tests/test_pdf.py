@@ -117,7 +117,7 @@ def build_variant(folder: Path, out: Path, extra: str, *args: str) -> PdfReader:
 
 
 def test_letter_paper_margins_and_page_of_total(copy_root, tmp_path) -> None:
-    extra = "pdf:\n  paper: letter\n  margins: 1in 1.25in\n  page-numbers: page-of-total\n"
+    extra = "page:\n  paper: letter\n  margins: 1in 1.25in\n  numbers: page-of-total\n"
     reader = build_variant(copy_root(), tmp_path, extra)
     assert [float(v) for v in reader.pages[0].mediabox[2:]] == [612, 792]
     total = len(reader.pages)

@@ -1,4 +1,7 @@
-"""DOCX edition: pandoc's docx writer with a reference document made from the design."""
+"""DOCX edition: pandoc's docx writer with a reference document made from the design,
+finished with a title page, a filled table of contents, page furniture and properties,
+and checked as a package (and by LibreOffice, where installed) before it is written.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,14 @@ import tempfile
 from pathlib import Path
 
 from press import pandoc
+from press.assets import logo_url
 from press.editions import Job
+from press.editions.wordcheck import check_package, heading_pages, office, to_pdf
+from press.editions.wordpages import data_of, finish, headings, set_toc_pages
 from press.editions.wordstyles import reference_docx
 from press.templating import long_date
+
+TOC_DEPTH = 3
 
 
 class DocxEdition:
@@ -23,7 +31,7 @@ class DocxEdition:
             meta["subtitle"] = config.subtitle
         if config.date:
             meta["date"] = long_date(config.date, config.language)
-        args = ["--from", "json", "--to", "docx", "--output", str(target)]
+        args = ["--from", "json", "--to", "docx", "--output", "-"]
         for key, value in meta.items():
             args += ["--metadata", f"{key}={value}"]
         for author in config.authors:
@@ -32,5 +40,23 @@ class DocxEdition:
             reference = Path(tmp) / "reference.docx"
             reference.write_bytes(reference_docx(job.design))
             args += ["--reference-doc", str(reference)]
-            pandoc.run(args, json.dumps(job.document.ast), place="docx edition")
-        return f"{target.stat().st_size // 1024} KiB"
+            data = pandoc.run(args, json.dumps(job.document.ast), place="docx edition")
+        depth = min(job.config.pdf.toc_depth, TOC_DEPTH)
+        data = finish(data, config, job.design, data_of(logo_url(config)), depth)
+        check_package(data)
+        detail = "no LibreOffice: contents without page numbers"
+        soffice = office()
+        if soffice:
+            import io
+
+            import docx
+
+            entries = [e for e in headings(docx.Document(io.BytesIO(data))) if e.level <= depth]
+            pages = heading_pages(to_pdf(data, soffice), [e.text for e in entries])
+            if config.docx.toc_page_numbers:
+                numbered = {e.bookmark: p for e, p in zip(entries, pages, strict=True) if p}
+                data = set_toc_pages(data, numbered)
+                check_package(data)
+            detail = "checked by LibreOffice"
+        target.write_bytes(data)
+        return f"{len(data) // 1024} KiB, {detail}"

@@ -20,7 +20,7 @@ import lxml.html
 import weasyprint
 
 from press import pandoc, resources
-from press.config import PdfSettings
+from press.config import PageSettings
 from press.design import file_url
 from press.editions import Job
 from press.editions.pages import Labels, contents, fragment, labels, render, stylesheet
@@ -39,7 +39,7 @@ class PdfEdition:
         blocks = breakable_urls(footnotes_in_place(job.document.blocks))
         body = fragment(job, blocks, place="pdf edition")
         css = job.design.font_faces(file_url) + stylesheet(job, "base.css", "print.css")
-        css += page_css(config.pdf, labels(config.language))
+        css += page_css(config.page, labels(config.language))
         toc = contents(job.document.blocks, config.pdf.toc_depth)
         page = render(job, "print.html.j2", body=body, toc=toc, css=css)
         for char in job.design.missing_glyphs(_text_of(page)):
@@ -68,16 +68,24 @@ class PdfEdition:
         return f"{len(laid_out.pages)} pages"
 
 
-def page_css(settings: PdfSettings, words: Labels) -> str:
+def page_css(settings: PageSettings, words: Labels) -> str:
     """``@page`` rules from report.yaml: paper, margins, page numbers on the outer corners."""
     size = {"a4": "A4", "a5": "A5", "letter": "letter", "legal": "legal"}[settings.paper]
-    rules = [f"@page {{ size: {size}; margin: {settings.margins}; }}"]
-    if settings.page_numbers != "none":
-        number = "counter(page)"
-        if settings.page_numbers == "page-of-total":
-            number = f'"{words.page} " counter(page) " {words.of} " counter(pages)'
-        rules.append(f"@page :right {{ @bottom-right {{ content: {number}; }} }}")
-        rules.append(f"@page :left {{ @bottom-left {{ content: {number}; }} }}")
+    number = {
+        "plain": "counter(page)",
+        "page-of-total": f'"{words.page} " counter(page) " {words.of} " counter(pages)',
+        "none": "none",
+    }[settings.numbers]
+    rules = [
+        f"@page {{ size: {size}; margin: {settings.margins}; }}",
+        f"@page :right {{ @bottom-right {{ content: {number}; }} }}",
+        f"@page :left {{ @bottom-left {{ content: {number}; }} }}",
+    ]
+    if settings.furniture_on_cover:
+        rules.append(
+            "@page cover { @top-left { content: string(report-title); } "
+            f"@bottom-right {{ content: {number}; }} }}"
+        )
     return "\n" + "\n".join(rules) + "\n"
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import docx
 from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
 from docx.styles.style import BaseStyle
@@ -36,10 +37,17 @@ PARAGRAPH_STYLES: dict[str, Look] = {
     "Body Text": Look("body", "body"),
     "First Paragraph": Look("body", "body"),
     "Compact": Look("body", "body", after=2),
-    "Title": Look("heading", "title", "heading", True, 0, 12),
+    "Title": Look("heading", "title", "heading", True, 150, 12),
     "Subtitle": Look("heading", "subtitle", "heading", False, 0, 12),
-    "Author": Look("body", "body", "muted", after=2),
-    "Date": Look("body", "body", "muted", after=12),
+    "Author": Look("body", "body", "muted", False, after=2),
+    "Date": Look("body", "body", "muted", False, after=12),
+    "Organisation": Look("body", "body", "muted", False, after=2),
+    "Header": Look("heading", "small", "muted", after=0),
+    "Footer": Look("heading", "small", "muted", after=0),
+    "TOC Heading": Look("heading", "h1", "heading", True, 0, 12),
+    "toc 1": Look("body", "body", after=4),
+    "toc 2": Look("body", "body", after=2),
+    "toc 3": Look("body", "body", after=2),
     "Abstract": Look("body", "small"),
     "Heading 1": Look("heading", "h1", "heading", True, keep_with_next=True),
     "Heading 2": Look("heading", "h2", "heading", True, keep_with_next=True),
@@ -53,14 +61,30 @@ PARAGRAPH_STYLES: dict[str, Look] = {
 }
 
 
+# Word's own ids for its built-in styles, so Word treats ours as those styles.
+STYLE_IDS = {"toc 1": "TOC1", "toc 2": "TOC2", "toc 3": "TOC3", "TOC Heading": "TOCHeading"}
+
+
 def reference_docx(design: Design) -> bytes:
     """A reference.docx whose styles carry the design."""
     default = pandoc.run(["--print-default-data-file", "reference.docx"], b"", place="docx styles")
     document = docx.Document(io.BytesIO(default))
     styles = document.styles
     for name, look in PARAGRAPH_STYLES.items():
-        style = styles[name] if name in styles else styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        if name in styles:
+            style = styles[name]
+        else:
+            style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+            style.element.set(qn("w:styleId"), STYLE_IDS.get(name, name.replace(" ", "")))
+            style.base_style = styles["Normal"]
+            style.quick_style = True
         _apply(style, look, design)
+    styles["Heading 1"].paragraph_format.page_break_before = True
+    for name in ("Title", "Subtitle", "Author", "Date", "Organisation"):
+        styles[name].paragraph_format.alignment = WD_ALIGN_PARAGRAPH.LEFT
+    styles["toc 1"].font.bold = True
+    styles["toc 2"].paragraph_format.left_indent = Pt(12)
+    styles["toc 3"].paragraph_format.left_indent = Pt(24)
     if "Bibliography" in styles:
         fmt = styles["Bibliography"].paragraph_format
         fmt.left_indent = Pt(24)

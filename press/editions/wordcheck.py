@@ -1,0 +1,123 @@
+"""The DOCX package checked before it is written to ``output/``.
+
+Structure: every part a relationship names is in the package and has a content
+type; python-docx opens it. Layout: where LibreOffice is installed, it converts
+the document to PDF, which both proves that an office suite can read it and
+tells on which page each heading falls (for the table of contents).
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+
+import docx
+from lxml import etree
+from pypdf import PdfReader
+
+from press.errors import BuildError, Problem
+
+PLACE = "docx edition"
+RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+TYPES = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+
+
+def check_package(data: bytes) -> None:
+    """Raise when a relationship points at a missing part or a part has no content type."""
+    problems = []
+    try:
+        package = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise BuildError(
+            [Problem(PLACE, None, f"not a ZIP package: {exc}", "docx.package")]
+        ) from None
+    names = set(package.namelist())
+    types = etree.fromstring(package.read("[Content_Types].xml"))
+    defaults = {d.get("Extension").lower() for d in types.iter(f"{TYPES}Default")}
+    overrides = {o.get("PartName").lstrip("/") for o in types.iter(f"{TYPES}Override")}
+    for name in names:
+        if name.endswith("/") or name == "[Content_Types].xml":
+            continue
+        if name not in overrides and name.rsplit(".", 1)[-1].lower() not in defaults:
+            problems.append(f"part {name} has no content type")
+    for rels in (n for n in names if n.endswith(".rels")):
+        base = posixpath.dirname(posixpath.dirname(rels))
+        for rel in etree.fromstring(package.read(rels)).iter(f"{RELS}Relationship"):
+            if rel.get("TargetMode") == "External":
+                continue
+            target = posixpath.normpath(posixpath.join(base, rel.get("Target", "")))
+            if target.lstrip("/") not in names:
+                problems.append(f"{rels} names missing part /{target.lstrip('/')}")
+    try:
+        docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises many kinds for a broken package
+        problems.append(f"python-docx cannot open it: {exc}")
+    if problems:
+        raise BuildError(Problem(PLACE, None, p, "docx.package") for p in problems)
+
+
+def office() -> str | None:
+    """LibreOffice's command, if this machine has it."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def to_pdf(data: bytes, soffice: str) -> bytes:
+    """The document laid out and converted by LibreOffice; raises if it cannot convert."""
+    with tempfile.TemporaryDirectory(prefix="press-office-") as tmp:
+        folder = Path(tmp)
+        source = folder / "edition.docx"
+        source.write_bytes(data)
+        command = [
+            soffice,
+            f"-env:UserInstallation={(folder / 'profile').as_uri()}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(folder),
+            str(source),
+        ]
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=180, check=False)
+        except subprocess.TimeoutExpired:
+            raise BuildError(
+                [Problem(PLACE, None, "LibreOffice took over 180 s", "docx.office")]
+            ) from None
+        target = folder / "edition.pdf"
+        if done.returncode != 0 or not target.is_file():
+            message = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
+            raise BuildError(
+                [Problem(PLACE, None, f"LibreOffice cannot convert it: {message}", "docx.office")]
+            )
+        return target.read_bytes()
+
+
+def heading_pages(pdf: bytes, headings: list[str]) -> list[int | None]:
+    """The page of each heading (in document order), from the bookmarks of LibreOffice's PDF."""
+    reader = PdfReader(io.BytesIO(pdf))
+    marks: list[tuple[str, int]] = []
+
+    def walk(items: list) -> None:  # type: ignore[type-arg]
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                marks.append(
+                    (" ".join(item.title.split()), reader.get_destination_page_number(item) + 1)
+                )
+
+    walk(reader.outline)
+    pages: list[int | None] = []
+    at = 0
+    for heading in headings:
+        wanted = " ".join(heading.split())
+        found = next((i for i in range(at, len(marks)) if marks[i][0] == wanted), None)
+        pages.append(marks[found][1] if found is not None else None)
+        at = found + 1 if found is not None else at
+    return pages
