@@ -8,12 +8,13 @@ build leaves the previous editions untouched and no partial file behind.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,8 @@ class Options:
     formats: Sequence[str] | None = None
     styles: Sequence[str] | None = None
     output: Path | None = None
+    strict: bool = False
+    """Fail on any warning (nothing is written)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,11 @@ def prepare(options: Options) -> tuple[Config, list[Style], Parsed]:
 
 
 def build(options: Options) -> Result:
+    with _warnings() as warned:
+        return _build(options, lambda: warned if options.strict else [])
+
+
+def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Result:
     started = time.perf_counter()
     config, styles, parsed = prepare(options)
     design = load_design(config.folder)
@@ -92,7 +100,28 @@ def build(options: Options) -> Result:
                 final = output / f"{stem}{edition.suffix}"
                 detail = edition.write(job, stage / final.name)
                 written.append(Written(name, style.name, final, detail))
+        failures = strict_failures()
+        if failures:  # raised inside the stage: nothing is renamed into place
+            raise BuildError(dataclasses.replace(w, severity="error") for w in failures)
     return Result(config, tuple(documents), tuple(written), time.perf_counter() - started)
+
+
+@contextmanager
+def _warnings() -> Iterator[list[Problem]]:
+    """Collect the warnings (Problems) the stages log while the block runs."""
+    seen: list[Problem] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if isinstance(record.msg, Problem):
+                seen.append(record.msg)
+
+    handler = Collect(level=logging.WARNING)
+    log.addHandler(handler)
+    try:
+        yield seen
+    finally:
+        log.removeHandler(handler)
 
 
 def citation_locale(config: Config, style: Style) -> str:

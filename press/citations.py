@@ -9,6 +9,7 @@ assembled document. Every edition is written from that one result.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -23,10 +24,12 @@ from press import pandoc
 from press.assets import embed_images
 from press.config import Config
 from press.errors import BuildError, Problem, did_you_mean
+from press.safety import remove_unsafe
 from press.sources import Section
 from press.styles import Style
 
 READER = "markdown"
+log = logging.getLogger("press")
 _BIB_FORMATS = {".bib": "biblatex", ".bibtex": "bibtex", ".yaml": "csl-yaml", ".ris": "ris"}
 
 
@@ -49,6 +52,8 @@ class Parsed:
     bibliography: Bibliography
     cited: tuple[str, ...]
     """Bibliography ids in order of first citation."""
+    places: tuple[tuple[str, int | None, str], ...] = ()
+    """(file, line, keys) of each citation, in document order."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,16 @@ def load_bibliography(config: Config) -> Bibliography:
             raise BuildError([Problem(shown, exc.lineno, message, "bib.json")]) from None
     elif path.suffix.lower() in _BIB_FORMATS:
         reader = _BIB_FORMATS[path.suffix.lower()]
-        out = pandoc.run(["--from", reader, "--to", "csljson", str(path)], b"", place=shown)
+        try:
+            out = pandoc.run(["--from", reader, "--to", "csljson", str(path)], b"", place=shown)
+        except BuildError as exc:
+            message = exc.problems[0].message
+            found = re.search(r"line (\d+), column (\d+)\):\s*(.*)", message, re.S)
+            if not found:
+                raise
+            reason = " ".join(found.group(3).split())
+            text = f"{reader} syntax: {reason} (column {found.group(2)})"
+            raise BuildError([Problem(shown, int(found.group(1)), text, "bib.syntax")]) from None
         entries = json.loads(out)
     else:
         message = f"unknown bibliography format '{path.suffix}' (use .json, .bib, .yaml or .ris)"
@@ -97,6 +111,8 @@ def load_bibliography(config: Config) -> Bibliography:
             problems.append(Problem(shown, None, f"entry {index + 1} has no 'id'", "bib.no-id"))
             continue
         key = str(entry["id"])
+        if path.suffix.lower() == ".json":
+            problems += _field_problems(entry, shown, text.splitlines(), occurrences.get(key, []))
         seen[key] = seen.get(key, 0) + 1
         if seen[key] > 1:
             at = occurrences.get(key, [])
@@ -116,16 +132,25 @@ def parse(config: Config, sections: list[Section], bibliography: Bibliography) -
     known = set(bibliography.ids)
     problems: list[Problem] = []
     cited: dict[str, None] = {}
+    places: list[tuple[str, int | None, str]] = []
+    refuse = config.unsafe_html == "refuse"
     for index, section in enumerate(sections):
+        parsed[index], found = remove_unsafe(parsed[index], section, refuse)
+        problems += [p for p in found if p.severity == "error"]
+        for warned in (p for p in found if p.severity == "warning"):
+            log.warning(warned)
         parsed[index], image_problems = embed_images(parsed[index], section, config)
         problems += image_problems
-        for key in _cite_keys(parsed[index]):
-            cited.setdefault(key)
-            if key not in known:
-                hint = did_you_mean(key, known)
-                line = _line_of_key(section, key)
-                message = f"unknown citation key '{key}'{hint}"
-                problems.append(Problem(section.shown, line, message, "citation.unknown-key"))
+        for cite in _cites(parsed[index]):
+            keys = [c["citationId"] for c in cite["c"][0]]
+            places.append((section.shown, _line_of_key(section, keys[0]), ", ".join(keys)))
+            for key in keys:
+                cited.setdefault(key)
+                if key not in known:
+                    hint = did_you_mean(key, known)
+                    line = _line_of_key(section, key)
+                    message = f"unknown citation key '{key}'{hint}"
+                    problems.append(Problem(section.shown, line, message, "citation.unknown-key"))
     if problems:
         raise BuildError(_unique(problems))
 
@@ -135,7 +160,7 @@ def parse(config: Config, sections: list[Section], bibliography: Bibliography) -
         blocks.append(_header(1, "references", title, ["unnumbered"]))
         blocks.append({"t": "Div", "c": [["refs", [], []], []]})
     ast = {**parsed[0], "blocks": blocks, "meta": {}}
-    return Parsed(ast=ast, bibliography=bibliography, cited=tuple(cited))
+    return Parsed(ast=ast, bibliography=bibliography, cited=tuple(cited), places=tuple(places))
 
 
 def resolve(parsed: Parsed, style: Style, locale: str) -> Document:
@@ -151,6 +176,15 @@ def resolve(parsed: Parsed, style: Style, locale: str) -> Document:
             args += ["--metadata", f"{key}={value}"]
         processed = pandoc.to_json(args, json.dumps(parsed.ast), place=f"citations ({style.name})")
     processed["meta"] = {}
+    empty = [
+        Problem(
+            shown, line, f"citation of {keys} renders as nothing in {style.name}", "citation.empty"
+        )
+        for cite, (shown, line, keys) in zip(_cites(processed), parsed.places, strict=False)
+        if not pandoc.stringify(cite["c"][1]).strip() and not _has_note(cite)
+    ]
+    if empty:
+        raise BuildError(empty)
     return Document(ast=processed, style=style, locale=locale, cited=parsed.cited)
 
 
@@ -177,12 +211,14 @@ def _parse(section: Section) -> pandoc.Node:
     return pandoc.to_json(["--from", READER], section.text, place=section.shown)
 
 
-def _cite_keys(doc: pandoc.Node) -> list[str]:
-    keys = []
-    for node in pandoc.walk(doc["blocks"]):
-        if node["t"] == "Cite":
-            keys.extend(c["citationId"] for c in node["c"][0])
-    return keys
+def _cites(doc: pandoc.Node) -> list[pandoc.Node]:
+    """The Cite elements of a document, in order (a Cite nested in a note follows its note)."""
+    return [node for node in pandoc.walk(doc["blocks"]) if node["t"] == "Cite"]
+
+
+def _has_note(cite: pandoc.Node) -> bool:
+    notes = [n for n in pandoc.walk(cite["c"][1]) if n["t"] == "Note"]
+    return any(pandoc.stringify(n["c"]).strip() for n in notes)
 
 
 def _line_of_key(section: Section, key: str) -> int | None:
@@ -191,6 +227,103 @@ def _line_of_key(section: Section, key: str) -> int | None:
         if pattern.search(line):
             return number
     return None
+
+
+def _field_problems(
+    entry: dict[str, Any], shown: str, lines: list[str], at: list[int]
+) -> list[Problem]:
+    """Fields of a CSL-JSON entry with the wrong type, or an unknown item type."""
+    key = entry["id"]
+    start = at[0] if at else None
+
+    def line_of(field: str) -> int | None:
+        if start is None:
+            return None
+        order = list(range(start - 1, min(len(lines), start + 60)))
+        order += list(range(start - 2, max(-1, start - 60), -1))
+        return next((i + 1 for i in order if f'"{field}"' in lines[i]), start)
+
+    problems = []
+    kind = entry.get("type")
+    if not isinstance(kind, str) or kind not in CSL_TYPES:
+        hint = did_you_mean(str(kind), CSL_TYPES)
+        message = f"entry '{key}': unknown item type {kind!r}{hint}"
+        problems.append(Problem(shown, line_of("type"), message, "bib.type"))
+    for field, value in entry.items():
+        if field in CSL_DATES and not _is_date(value):
+            message = (
+                f"entry '{key}': '{field}' must be a date such as "
+                f'{{"date-parts": [[2024, 11, 5]]}}, not {value!r}'
+            )
+            problems.append(Problem(shown, line_of(field), message, "bib.field-type"))
+        elif field in CSL_NAMES and not _is_names(value):
+            message = (
+                f"entry '{key}': '{field}' must be a list of names such as "
+                f'[{{"family": "Kim", "given": "J."}}] or [{{"literal": "NCNK"}}]'
+            )
+            problems.append(Problem(shown, line_of(field), message, "bib.field-type"))
+        elif field not in CSL_DATES | CSL_NAMES and not isinstance(value, str | int | float):
+            message = f"entry '{key}': '{field}' must be text or a number"
+            problems.append(Problem(shown, line_of(field), message, "bib.field-type"))
+    return problems
+
+
+def _is_date(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    parts = value.get("date-parts")
+    if parts is None:
+        return any(isinstance(value.get(k), str) for k in ("raw", "literal"))
+    return (
+        isinstance(parts, list)
+        and 0 < len(parts) <= 2
+        and all(
+            isinstance(p, list) and 0 < len(p) <= 3 and all(_is_number(x) for x in p) for p in parts
+        )
+    )
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, str) and value.strip().lstrip("-").isdigit()
+    )
+
+
+def _is_names(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(n, dict)
+        and any(isinstance(n.get(k), str) for k in ("family", "literal", "given"))
+        for n in value
+    )
+
+
+CSL_TYPES = frozenset(
+    (
+        "article", "article-journal", "article-magazine", "article-newspaper", "bill", "book",
+        "broadcast", "chapter", "classic", "collection", "dataset", "document", "entry",
+        "entry-dictionary", "entry-encyclopedia", "event", "figure", "graphic", "hearing",
+        "interview", "legal_case", "legislation", "manuscript", "map", "motion_picture",
+        "musical_score", "pamphlet", "paper-conference", "patent", "performance", "periodical",
+        "personal_communication", "post", "post-weblog", "regulation", "report", "review",
+        "review-book", "software", "song", "speech", "standard", "thesis", "treaty", "webpage",
+    )
+)  # fmt: skip
+
+CSL_DATES = frozenset(
+    (
+        "accessed", "available-date", "event-date", "issued", "original-date", "submitted",
+    )
+)  # fmt: skip
+
+CSL_NAMES = frozenset(
+    (
+        "author", "chair", "collection-editor", "compiler", "composer", "container-author",
+        "contributor", "curator", "director", "editor", "editorial-director", "executive-producer",
+        "guest", "host", "illustrator", "interviewer", "narrator", "organizer", "original-author",
+        "performer", "producer", "recipient", "reviewed-author", "script-writer", "series-creator",
+        "translator",
+    )
+)  # fmt: skip
 
 
 def _entry_lines(text: str) -> dict[str, list[int]]:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -52,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--output", type=Path, metavar="DIR", help="where editions go (default: REPORT_DIR/output)"
     )
+    p.add_argument("--strict", action="store_true", help="treat every warning as an error")
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
     return p
 
@@ -80,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger = logging.getLogger("press")
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING)
+    previous = _on_sigterm_interrupt()
     try:
         return command(args)
     except BuildError as exc:
@@ -88,13 +93,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         count = len(exc.problems)
         print(f"failed: {count} problem{'s' * (count != 1)}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: no edition was changed", file=sys.stderr)
+        return 130
+    except Exception:
+        traceback.print_exc()
+        print("internal error: this is a bug in press, not in the report; please report it",
+              file=sys.stderr)  # fmt: skip
+        return 2
     finally:
         logger.removeHandler(handler)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _on_sigterm_interrupt() -> signal.Handlers | None:
+    """Make SIGTERM unwind like Ctrl-C, so staging files are removed on the way out."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, interrupt)  # type: ignore[return-value]
 
 
 def run_build(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    options = Options(args.folder, formats=args.formats, styles=args.styles, output=args.output)
+    options = Options(
+        args.folder,
+        formats=args.formats,
+        styles=args.styles,
+        output=args.output,
+        strict=args.strict,
+    )
     result = build(options)
     if not args.quiet:
         titles = ", ".join(d.style.title for d in result.documents)

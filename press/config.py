@@ -75,6 +75,7 @@ class Config:
     page: PageSettings = field(default_factory=PageSettings)
     pdf: PdfSettings = field(default_factory=PdfSettings)
     docx: DocxSettings = field(default_factory=DocxSettings)
+    unsafe_html: str = "remove"
 
     @property
     def language(self) -> str:
@@ -258,6 +259,11 @@ FIELDS: tuple[Field, ...] = (
     Field("description", _text, "A sentence or two on the report: PDF subject, HTML description."),
     Field("keywords", _words, "Keywords for the document properties of every edition."),
     Field("logo", _text, "Image for the cover and title block, relative to the report folder."),
+    Field(
+        "unsafe-html",
+        _choice("remove", "refuse"),
+        "Raw HTML that could run code or load remote files: 'remove' it (a warning), or 'refuse'.",
+    ),
     Field("page", _mapping, "Page set-up of the PDF and DOCX editions.", section=PAGE_FIELDS),
     Field("pdf", _mapping, "Settings of the PDF edition.", section=PDF_FIELDS),
     Field("docx", _mapping, "Settings of the DOCX edition.", section=DOCX_FIELDS),
@@ -283,7 +289,8 @@ def load_config(folder: Path, overrides: Mapping[str, Any] | None = None) -> Con
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        # Where the broken construct began, if YAML says; else where it noticed.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         where = f" (column {mark.column + 1})" if mark else ""
         reason = getattr(exc, "problem", None) or str(exc)

@@ -110,7 +110,7 @@ def stringify(value: Any) -> str:
             parts.append(q[1])
         elif t == "Note":
             return
-        elif t in ("Cite",) or t in ("Link", "Image", "Span", "Div"):
+        elif t in ("Cite", "Link", "Image", "Span", "Div"):
             go(c[1])
         elif t in ("Header",):
             go(c[2])

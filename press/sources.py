@@ -7,12 +7,14 @@ Each source is a Jinja template rendered with the report's values, so
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import yaml
 
 from press import templating
 from press.config import Config
@@ -29,6 +31,7 @@ class Section:
     shown: str
     source: str
     text: str
+    front_matter: dict[str, Any] = field(default_factory=dict)
 
     def line_of(self, needle: str) -> int | None:
         """First line (1-based) of the source that contains ``needle``."""
@@ -78,15 +81,57 @@ def load_sections(config: Config) -> list[Section]:
             )
             continue
         try:
+            front = front_matter(source)
+        except FrontMatterError as exc:
+            problems.append(Problem(shown, exc.line, str(exc), "source.front-matter"))
+            continue
+        try:
             template = env.get_template(path.relative_to(config.folder).as_posix())
-            text = template.render(values)
+            text = template.render({**values, "page": front})
         except jinja2.TemplateError as exc:
             problems.append(templating.problem(exc, _shown_in(config), "source.template"))
             continue
-        sections.append(Section(path=path, shown=shown, source=source, text=text))
+        sections.append(Section(path, shown, source, text, front))
     if problems:
         raise BuildError(problems)
     return sections
+
+
+class FrontMatterError(ValueError):
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+_FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)(?:---|\.\.\.)[ \t]*(\n|\Z)", re.S)
+
+
+def front_matter(source: str) -> dict[str, Any]:
+    """The YAML block a section may open with (``page.*`` in its template); {} if none."""
+    match = _FRONT.match(source)
+    if not match:
+        return {}
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        # Where the broken construct began, if YAML says; else where it noticed.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        reason = getattr(exc, "problem", None) or "not valid YAML"
+        raise FrontMatterError(f"front matter: {reason}", line) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise FrontMatterError("front matter: expected a mapping of keys to values", 2)
+    return data
+
+
+def without_front_matter(source: str) -> str:
+    """``source`` with its front matter blanked out, so line numbers stay the same."""
+    match = _FRONT.match(source)
+    if not match:
+        return source
+    return "\n" * match.group(0).count("\n") + source[match.end() :]
 
 
 def _shown_in(config: Config) -> Callable[[str], str | None]:

@@ -67,6 +67,16 @@ def resolve_style(spec: str, folder: Path) -> Style:
         raise BuildError(problems)
     root = etree.parse(str(path), _parser()).getroot()
     title = root.findtext(f"{CSL_NS}info/{CSL_NS}title") or path.stem
+    parent = _parent_name(root)
+    if parent is not None:  # a dependent house style: formatted by its parent, in its locale
+        locale = root.get("default-locale") or locale
+        path = CATALOGUE / f"{parent}.csl"
+        if not path.is_file():
+            message = (
+                f"dependent style '{spec}' names parent '{parent}', which is not in the catalogue"
+            )
+            raise BuildError([_problem(message, "parent-missing")])
+        root = etree.parse(str(path), _parser()).getroot()
     note = root.get("class") == "note"
     name = Path(spec).stem if spec.endswith(".csl") else spec
     return Style(name, path, title.strip(), note, locale or root.get("default-locale"))
@@ -99,15 +109,20 @@ def _from_catalogue(name: str) -> tuple[Path, str | None]:
         hint = did_you_mean(name, catalogue_names(), n=3)
         raise BuildError([_problem(f"unknown citation style '{name}'{hint}", "unknown")])
     root = etree.parse(str(dependent), _parser()).getroot()
-    parent = None
-    for link in root.iter(f"{CSL_NS}link"):
-        if link.get("rel") == "independent-parent":
-            parent = (link.get("href") or "").rstrip("/").rsplit("/", 1)[-1]
+    parent = _parent_name(root)
     parent_path = CATALOGUE / f"{parent}.csl"
     if not parent or not parent_path.is_file():
         message = f"dependent style '{name}' names parent '{parent}', which is not in the catalogue"
         raise BuildError([_problem(message, "parent-missing")])
     return parent_path, root.get("default-locale")
+
+
+def _parent_name(root: etree._Element) -> str | None:
+    """For a dependent style, the name of its independent parent."""
+    for link in root.iter(f"{CSL_NS}link"):
+        if link.get("rel") == "independent-parent":
+            return (link.get("href") or "").rstrip("/").rsplit("/", 1)[-1] or None
+    return None
 
 
 @cache

@@ -15,19 +15,39 @@ from types import TracebackType
 import babel
 import babel.dates
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from press.errors import Problem
 
 
 def environment(folders: Sequence[Path], *, html: bool) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+    """A sandboxed environment: templates come from the report, which is untrusted input."""
+    env = SandboxedEnvironment(
+        loader=_Loader([str(f) for f in folders], html),
         undefined=jinja2.StrictUndefined,
         autoescape=html,
         keep_trailing_newline=True,
     )
     env.filters["long_date"] = long_date
     return env
+
+
+class _Loader(jinja2.FileSystemLoader):
+    """Loads templates; for content (Markdown) it blanks out a section's YAML front matter."""
+
+    def __init__(self, searchpath: list[str], html: bool) -> None:
+        super().__init__(searchpath)
+        self.html = html
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        source, filename, uptodate = super().get_source(environment, template)
+        if not self.html:
+            from press.sources import without_front_matter
+
+            source = without_front_matter(source)
+        return source, filename, uptodate
 
 
 def long_date(value: dt.date | None, lang: str = "en-US") -> str:

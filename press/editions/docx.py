@@ -12,7 +12,7 @@ from pathlib import Path
 from press import pandoc
 from press.assets import logo_url
 from press.editions import Job
-from press.editions.wordcheck import check_package, heading_pages, office, to_pdf
+from press.editions.wordcheck import check_package, heading_pages, office, stable_zip, to_pdf
 from press.editions.wordpages import data_of, finish, headings, set_toc_pages
 from press.editions.wordstyles import reference_docx
 from press.templating import long_date
@@ -58,5 +58,6 @@ class DocxEdition:
                 data = set_toc_pages(data, numbered)
                 check_package(data)
             detail = "checked by LibreOffice"
+        data = stable_zip(data)
         target.write_bytes(data)
         return f"{len(data) // 1024} KiB, {detail}"

@@ -27,6 +27,7 @@ from press.editions.pages import Labels, contents, fragment, labels, render, sty
 from press.errors import BuildError, Problem, warning
 
 log = logging.getLogger("press")
+MAX_DATA_URL = 64 * 1024 * 1024  # images are embedded as data: URLs; nothing else is that big
 
 
 class PdfEdition:
@@ -145,7 +146,7 @@ class LocalFetcher(weasyprint.URLFetcher):
         self, url: str, headers: dict[str, str] | None = None
     ) -> weasyprint.urls.URLFetcherResponse:
         parsed = urllib.parse.urlsplit(url)
-        if parsed.scheme == "data":
+        if parsed.scheme == "data" and len(url) <= MAX_DATA_URL:
             return super().fetch(url, headers)
         if parsed.scheme == "file":
             path = Path(urllib.request.url2pathname(parsed.path)).resolve()

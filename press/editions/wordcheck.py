@@ -9,10 +9,12 @@ tells on which page each heading falls (for the table of contents).
 from __future__ import annotations
 
 import io
+import os
 import posixpath
 import shutil
 import subprocess
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -59,6 +61,20 @@ def check_package(data: bytes) -> None:
         problems.append(f"python-docx cannot open it: {exc}")
     if problems:
         raise BuildError(Problem(PLACE, None, p, "docx.package") for p in problems)
+
+
+def stable_zip(data: bytes) -> bytes:
+    """The package with fixed member dates, so equal inputs give equal bytes."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = time.gmtime(max(int(epoch), 315532800)) if epoch else time.gmtime(315532800)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            fixed = zipfile.ZipInfo(item.filename, date_time=moment[:6])
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            target.writestr(fixed, source.read(item))
+    return out.getvalue()
 
 
 def office() -> str | None:

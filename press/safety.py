@@ -1,0 +1,55 @@
+"""Raw HTML in the Markdown that could run code or load something from elsewhere.
+
+A content file is untrusted input. ``<script>``, event-handler attributes,
+``javascript:`` links, frames and objects, and raw tags that would load a remote
+resource are removed from every edition (a warning says where), or, with
+``unsafe-html: refuse``, fail the build.
+"""
+
+from __future__ import annotations
+
+import re
+
+from press import pandoc
+from press.errors import Problem
+from press.sources import Section
+
+UNSAFE = re.compile(
+    r"<\s*/?\s*(script|iframe|frame|frameset|object|embed|applet|base|meta|link|form)\b"
+    r"|\son[a-z]+\s*="
+    r"|javascript\s*:"
+    r"|\b(src|srcset|data|action|poster|background)\s*=\s*[\"']?\s*(https?:|//|file:)"
+    r"|url\s*\(\s*[\"']?\s*(https?:|//|file:)"
+    r"|@import",
+    re.IGNORECASE,
+)
+
+
+def remove_unsafe(
+    doc: pandoc.Node, section: Section, refuse: bool
+) -> tuple[pandoc.Node, list[Problem]]:
+    """``doc`` without unsafe raw HTML or ``javascript:`` links, and what was found where."""
+    found: list[Problem] = []
+    severity = "error" if refuse else "warning"
+    verb = "refused" if refuse else "removed"
+
+    def report(snippet: str) -> None:
+        text = " ".join(snippet.split())[:60]
+        line = section.line_of(snippet.strip().splitlines()[0]) if snippet.strip() else None
+        message = f"{verb} unsafe HTML: {text}"
+        found.append(Problem(section.shown, line, message, "html.unsafe", severity))
+
+    def clean(node: pandoc.Node) -> pandoc.Node | list[pandoc.Node]:
+        kind = node["t"]
+        if kind in ("RawBlock", "RawInline"):
+            fmt, text = node["c"]
+            if fmt.lower() in ("html", "html5", "html4") and UNSAFE.search(text):
+                report(text)
+                return []
+        elif kind == "Link" and UNSAFE.search(node["c"][2][0]):
+            report(node["c"][2][0])
+            return list(node["c"][1])
+        return node
+
+    cleaned = {**doc, "blocks": pandoc.transform(doc["blocks"], clean)}
+    return cleaned, found
