@@ -191,3 +191,24 @@ def test_random_input_fails_cleanly_or_builds(markdown, config, entries, tmp_pat
         build(Options(folder=folder, formats=["html"]))
     except BuildError as exc:
         assert exc.problems and all(str(p) for p in exc.problems)
+
+
+def test_weasyprint_reads_only_the_report_and_the_shipped_styles(
+    copy_root, tmp_path, server, capsys
+) -> None:
+    port, requests = server
+    folder = copy_root()
+    (folder / "styles").mkdir()
+    shipped = (TOOL_ROOT / "styles" / "print.css").read_text()
+    (folder / "styles" / "print.css").write_text(
+        shipped
+        + f"\nbody {{ background: url(http://127.0.0.1:{port}/bg.png); }}\n"
+        + "@font-face { font-family: Stolen; src: url(file:///etc/hostname); }\n"
+        + "h1 { font-family: Stolen, serif; }\n"
+    )
+    assert main([str(folder), "--format", "pdf", "--output", str(tmp_path / "out"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert f"refused to read http://127.0.0.1:{port}/bg.png" in err
+    assert "refused to read file:///etc/hostname" in err
+    assert requests == []
+    assert not (tmp_path / "out" / "briefing.pdf").exists()
