@@ -9,6 +9,7 @@ build leaves the previous editions untouched and no partial file behind.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import os
 import shutil
@@ -19,11 +20,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from press.check import parity
 from press.citations import Bibliography, Document, Parsed, load_bibliography, parse, resolve
 from press.config import Config, load_config
 from press.design import load_design
 from press.editions import EDITIONS, Job
 from press.errors import BuildError, Problem, warning
+from press.lint import lint
 from press.sources import load_sections
 from press.styles import Style, resolve_style
 
@@ -38,6 +41,8 @@ class Options:
     output: Path | None = None
     strict: bool = False
     """Fail on any warning (nothing is written)."""
+    check: bool = True
+    """Prove the editions agree before they replace the last ones; lint the bibliography."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ class Result:
     documents: tuple[Document, ...]
     written: tuple[Written, ...]
     seconds: float
+    findings: tuple[Problem, ...] = ()
+    """The bibliography lint (build.py check lists them)."""
 
     @property
     def document(self) -> Document:
@@ -100,10 +107,29 @@ def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Re
                 final = output / f"{stem}{edition.suffix}"
                 detail = edition.write(job, stage / final.name)
                 written.append(Written(name, style.name, final, detail))
+        if options.check:
+            problems = []
+            for style in styles:
+                staged_paths = {
+                    w.format: stage / w.path.name for w in written if w.style == style.name
+                }
+                problems += parity(staged_paths, design.sizes["footnote"], print_margins(config))
+            if problems:  # raised inside the stage: nothing is renamed into place
+                raise BuildError(problems)
         failures = strict_failures()
-        if failures:  # raised inside the stage: nothing is renamed into place
+        if failures:
             raise BuildError(dataclasses.replace(w, severity="error") for w in failures)
-    return Result(config, tuple(documents), tuple(written), time.perf_counter() - started)
+    findings = lint(parsed.bibliography, list(parsed.cited), styles[0], dt.date.today())
+    seconds = time.perf_counter() - started
+    return Result(config, tuple(documents), tuple(written), seconds, tuple(findings))
+
+
+def print_margins(config: Config) -> tuple[float, float]:
+    """Top and bottom page margins of the PDF edition, in points."""
+    from press.editions.wordpages import _margins
+
+    top, _right, bottom, _left = _margins(config.page.margins)
+    return top / 12700, bottom / 12700
 
 
 @contextmanager

@@ -8,6 +8,8 @@ python build.py styles --preview NAME [NAME ...] [--report REPORT_DIR] [--output
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import signal
 import sys
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from press.build import Options, build
 from press.config import FORMATS
-from press.errors import BuildError
+from press.errors import BuildError, Problem
 from press.resources import TOOL_ROOT
 from press.styles import catalogue
 
@@ -56,7 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", type=Path, metavar="DIR", help="where editions go (default: REPORT_DIR/output)"
     )
     p.add_argument("--strict", action="store_true", help="treat every warning as an error")
+    p.add_argument(
+        "--no-check",
+        action="store_true",
+        help="skip the edition parity check and bibliography lint",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    return p
+
+
+def check_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="build.py check",
+        description="Prove the built editions agree and lint the bibliography.",
+    )
+    p.add_argument("folder", nargs="?", type=Path, default=TOOL_ROOT, metavar="REPORT_DIR")
+    p.add_argument("--output", type=Path, metavar="DIR", help="where the editions are")
+    p.add_argument("--format", dest="as_", choices=("table", "json"), default="table")
+    p.add_argument("--strict", action="store_true", help="exit non-zero on warnings too")
     return p
 
 
@@ -80,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command: Callable[[list[str]], int] = run_build
     if args[:1] == ["styles"]:
         command, args = run_styles, args[1:]
+    elif args[:1] == ["check"]:
+        command, args = run_check, args[1:]
     handler = _Warnings()
     logger = logging.getLogger("press")
     logger.addHandler(handler)
@@ -126,6 +147,7 @@ def run_build(argv: list[str]) -> int:
         styles=args.styles,
         output=args.output,
         strict=args.strict,
+        check=not args.no_check,
     )
     result = build(options)
     if not args.quiet:
@@ -134,8 +156,55 @@ def run_build(argv: list[str]) -> int:
         for item in result.written:
             print(f"  {item.format:5} {_shown(item.path)}  {item.detail}")
         count = len(result.written)
-        print(f"built {count} edition{'s' * (count != 1)} in {result.seconds:.1f} s")
+        checked = ", checked: the editions agree" if not args.no_check else ""
+        print(f"built {count} edition{'s' * (count != 1)} in {result.seconds:.1f} s{checked}")
+        if result.findings:
+            print(f"bibliography: {summary(result.findings)} (build.py check lists them)")
     return 0
+
+
+def run_check(argv: list[str]) -> int:
+    args = check_parser().parse_args(argv)
+    from press.check import check_report
+
+    findings = check_report(args.folder, args.output)
+    if args.as_ == "json":
+        rows = [dataclasses.asdict(p) for p in findings]
+        print(json.dumps({"findings": rows, "summary": counts(findings)}, indent=2))
+    else:
+        print(table(findings))
+        print(summary(findings))
+    errors = any(p.severity == "error" for p in findings)
+    return 1 if errors or (args.strict and findings) else 0
+
+
+def counts(findings: Sequence[Problem]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for problem in findings:
+        out[problem.code] = out.get(problem.code, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def summary(findings: Sequence[Problem]) -> str:
+    errors = sum(p.severity == "error" for p in findings)
+    warnings = len(findings) - errors
+    kinds = ", ".join(f"{code} {n}" for code, n in counts(findings).items())
+    return f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}" + (
+        f" ({kinds})" if kinds else ""
+    )
+
+
+def table(findings: Sequence[Problem]) -> str:
+    if not findings:
+        return "no findings"
+    rows = [
+        (p.path if p.line is None else f"{p.path}:{p.line}", p.severity, p.code, p.message)
+        for p in findings
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(
+        f"{a:{widths[0]}}  {b:{widths[1]}}  {c:{widths[2]}}  {d}" for a, b, c, d in rows
+    )
 
 
 def run_styles(argv: list[str]) -> int:

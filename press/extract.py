@@ -26,6 +26,8 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 class EditionText:
     headings: list[str] = field(default_factory=list)
     paragraphs: list[str] = field(default_factory=list)
+    under: list[str] = field(default_factory=list)
+    """For each paragraph, the heading it falls under ("" before the first)."""
     footnotes: list[str] = field(default_factory=list)
     bibliography: list[str] = field(default_factory=list)
     captions: list[str] = field(default_factory=list)
@@ -69,6 +71,7 @@ def from_html(path: Path) -> EditionText:
             continue  # e.g. a paragraph that was only a note-style citation
         if el.tag in ("p", "li"):
             out.paragraphs.append(text)
+            out.under.append(out.headings[-1] if out.headings else "")
         else:
             out.headings.append(text)
     for li in main.xpath(".//*[contains(@class, 'footnotes')]//li"):
@@ -102,6 +105,7 @@ def from_docx(path: Path) -> EditionText:
             out.bibliography.append(text)
         elif not style.startswith(_BODY_STYLES_NOT):
             out.paragraphs.append(text)
+            out.under.append(out.headings[-1] if out.headings else "")
     out.images = len(document.inline_shapes)
     for part in document.part.package.iter_parts():
         if str(part.partname) == "/word/footnotes.xml":

@@ -25,6 +25,15 @@ UNSAFE = re.compile(
 )
 
 
+# Where an element keeps its attributes (id, classes, key-value pairs) in pandoc's AST.
+ATTR_AT = {"Span": 0, "Div": 0, "Link": 0, "Image": 0, "Code": 0, "CodeBlock": 0,
+           "Header": 1, "Table": 0, "Figure": 0}  # fmt: skip
+
+
+def _unsafe_attribute(key: str, value: str) -> bool:
+    return key.lower().startswith("on") or bool(UNSAFE.search(f' {key}="{value}"'))
+
+
 def remove_unsafe(
     doc: pandoc.Node, section: Section, refuse: bool
 ) -> tuple[pandoc.Node, list[Problem]]:
@@ -49,6 +58,17 @@ def remove_unsafe(
         elif kind == "Link" and UNSAFE.search(node["c"][2][0]):
             report(node["c"][2][0])
             return list(node["c"][1])
+        index = ATTR_AT.get(kind)
+        if index is not None:
+            ident, classes, pairs = node["c"][index]
+            kept = [(k, v) for k, v in pairs if not _unsafe_attribute(k, v)]
+            for key, value in pairs:
+                if (key, value) not in kept:
+                    report(f'{key}="{value}"')
+            if len(kept) != len(pairs):
+                content = list(node["c"])
+                content[index] = [ident, classes, [list(p) for p in kept]]
+                return {"t": kind, "c": content}
         return node
 
     cleaned = {**doc, "blocks": pandoc.transform(doc["blocks"], clean)}

@@ -53,7 +53,7 @@ def test_nothing_outside_is_read_or_fetched(copy_root, tmp_path, server, capsys)
         f'<img src="http://127.0.0.1:{port}/pixel.png" alt="tracker">\n\n'
         "<script>fetch('/etc/passwd')</script>\n\n"
         '<iframe src="file:///etc/hostname"></iframe>\n\n'
-        f'<p style="background: url(http://127.0.0.1:{port}/bg.png)">styled</p>\n\n'
+        f'Some <span style="background: url(http://127.0.0.1:{port}/b.png)">styled</span>.\n\n'
         f"[a link](javascript:alert(1)) and [a file](file:///etc/hostname).\n\n"
         f'<a href="#" onclick="alert(1)">click</a>\n'
     )

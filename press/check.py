@@ -1,0 +1,133 @@
+"""``build.py check``: prove the editions agree, and lint the bibliography.
+
+Parity: the HTML, DOCX and PDF editions are read back as a reader sees them
+(:mod:`press.extract`) and compared block by block; running heads, page numbers
+and the tables of contents are left out by the extraction, not reported. Any
+difference is an error naming the heading it falls under and both texts.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from press import extract
+from press.errors import BuildError, Problem
+
+PLACE = "editions"
+
+
+def check_report(folder: Path, output: Path | None = None) -> list[Problem]:
+    """Parity of the editions in the output folder, then the bibliography lint."""
+    import datetime as dt
+
+    from press.build import Options, prepare, print_margins
+    from press.design import load_design
+    from press.editions import EDITIONS
+    from press.lint import lint
+
+    config, styles, parsed = prepare(Options(folder=folder))
+    out = (output or config.folder / "output").resolve()
+    footnote = load_design(config.folder).sizes["footnote"]
+    problems: list[Problem] = []
+    for style in styles:
+        stem = config.output if len(styles) == 1 else f"{config.output}-{style.name}"
+        paths = {f: out / f"{stem}{EDITIONS[f].suffix}" for f in config.formats}
+        missing = [p.name for p in paths.values() if not p.is_file()]
+        if missing:
+            message = f"no {', '.join(missing)} in {out}: build the editions first"
+            raise BuildError([Problem(PLACE, None, message, "check.not-built")])
+        problems += parity(paths, footnote, print_margins(config))
+    return problems + lint(parsed.bibliography, list(parsed.cited), styles[0], dt.date.today())
+
+
+def parity(
+    paths: dict[str, Path], footnote_size: float, margins: tuple[float, float]
+) -> list[Problem]:
+    """Differences between the editions in ``paths`` (format -> file); HTML is the reference."""
+    if "html" not in paths:
+        return []
+    html = extract.from_html(paths["html"])
+    problems: list[Problem] = []
+    if "docx" in paths:
+        docx = extract.from_docx(paths["docx"])
+        problems += _compare("headings", html.headings, docx.headings, "DOCX")
+        problems += _compare_paragraphs(html, docx)
+        problems += _compare("footnotes", html.footnotes, docx.footnotes, "DOCX")
+        problems += _compare("bibliography entries", html.bibliography, docx.bibliography, "DOCX")
+        problems += _compare("captions", html.captions, docx.captions, "DOCX")
+        citations = [c for c in html.citations if c]
+        problems += _in_order("in-text citation", citations, docx.body, "DOCX")
+    if "pdf" in paths:
+        pdf = extract.from_pdf(paths["pdf"], footnote_size=footnote_size, margins_pt=margins)
+        problems += _compare("headings", html.headings, pdf.headings, "PDF (bookmarks)")
+        blocks = list(zip(html.under, html.paragraphs, strict=True))
+        problems += _in_order_under("paragraph", blocks, pdf.body, "PDF")
+        notes = " ".join(pdf.footnotes)
+        problems += _in_order("footnote", html.footnotes, notes, "PDF")
+        entries = [extract.without_label(b) for b in html.bibliography]
+        problems += _in_order("bibliography entry", entries, pdf.body, "PDF")
+        problems += _in_order("caption", html.captions, pdf.body, "PDF")
+        citations = [c for c in html.citations if c]
+        problems += _in_order("in-text citation", citations, pdf.body + notes, "PDF")
+    return problems
+
+
+def _compare(kind: str, reference: list[str], other: list[str], name: str) -> list[Problem]:
+    problems = []
+    matcher = difflib.SequenceMatcher(a=reference, b=other, autojunk=False)
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        html_side = " | ".join(reference[a0:a1]) or "(nothing)"
+        other_side = " | ".join(other[b0:b1]) or "(nothing)"
+        message = (
+            f"{kind} differ: HTML has {_short(html_side)!r}, {name} has {_short(other_side)!r}"
+        )
+        problems.append(Problem(PLACE, None, message, "parity.differs"))
+    return problems
+
+
+def _compare_paragraphs(html: extract.EditionText, other: extract.EditionText) -> list[Problem]:
+    problems = []
+    matcher = difflib.SequenceMatcher(a=html.paragraphs, b=other.paragraphs, autojunk=False)
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        heading = (html.under[a0] if a0 < len(html.under) else "") or (
+            other.under[b0] if b0 < len(other.under) else ""
+        )
+        html_side = " | ".join(html.paragraphs[a0:a1]) or "(nothing)"
+        other_side = " | ".join(other.paragraphs[b0:b1]) or "(nothing)"
+        message = (
+            f"under '{heading}': HTML has {_short(html_side)!r}, DOCX has {_short(other_side)!r}"
+        )
+        problems.append(Problem(PLACE, None, message, "parity.differs"))
+    return problems
+
+
+def _in_order(kind: str, needles: list[str], haystack: str, name: str) -> list[Problem]:
+    return _in_order_under(kind, [("", n) for n in needles], haystack, name)
+
+
+def _in_order_under(
+    kind: str, needles: list[tuple[str, str]], haystack: str, name: str
+) -> list[Problem]:
+    """Each needle must appear in ``haystack`` after the one before it (line breaks ignored)."""
+    problems = []
+    flat = extract.squash(haystack)
+    at = 0
+    for heading, needle in needles:
+        key = extract.squash(needle)
+        found = flat.find(key, at)
+        if found < 0:
+            where = f"under '{heading}': " if heading else ""
+            message = f"{where}{kind} missing from the {name}: {_short(needle)!r}"
+            problems.append(Problem(PLACE, None, message, "parity.missing"))
+        else:
+            at = found + len(key)
+    return problems
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
