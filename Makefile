@@ -7,8 +7,9 @@ PY := $(VENV)/bin/python
 # Debian packages WeasyPrint needs: pango with its FreeType backend, and HarfBuzz for font subsetting.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 # Test-only tools: LibreOffice checks the Word edition (and fills its contents' page numbers
-# when a build finds it), poppler-utils renders PDF pages for a look by eye.
-TEST_PACKAGES := libreoffice-writer-nogui poppler-utils
+# when a build finds it), Chromium runs the HTML edition in a real browser (driven by
+# Playwright, which is told to use it), poppler-utils renders PDF pages for a look by eye.
+TEST_PACKAGES := libreoffice-writer-nogui chromium poppler-utils
 
 .PHONY: report test lint golden clean system-deps test-deps
 
@@ -50,12 +51,12 @@ system-deps:
 	fi
 
 test-deps:
-	@if ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null; then \
+	@if ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null || ! command -v chromium >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing the test tools: $(TEST_PACKAGES)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_PACKAGES); \
 	  else \
-	    echo "The tests need LibreOffice and poppler-utils. Install them with:"; \
+	    echo "The tests need LibreOffice, Chromium and poppler-utils. Install them with:"; \
 	    echo "  sudo apt-get install -y $(TEST_PACKAGES)"; \
 	    exit 1; \
 	  fi; \

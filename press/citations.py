@@ -159,8 +159,28 @@ def parse(config: Config, sections: list[Section], bibliography: Bibliography) -
         title = references_title(config.language)
         blocks.append(_header(1, "references", title, ["unnumbered"]))
         blocks.append({"t": "Div", "c": [["refs", [], []], []]})
+    if config.number_sections:
+        blocks = number_sections(blocks)
     ast = {**parsed[0], "blocks": blocks, "meta": {}}
     return Parsed(ast=ast, bibliography=bibliography, cited=tuple(cited), places=tuple(places))
+
+
+def number_sections(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
+    """Headings numbered 1, 1.1, 1.1.1 in their text, so every edition shows the same numbers."""
+    counters = [0] * 6
+
+    def number(node: pandoc.Node) -> pandoc.Node:
+        if node["t"] != "Header" or "unnumbered" in node["c"][1][1]:
+            return node
+        level = node["c"][0]
+        counters[level - 1] += 1
+        counters[level:] = [0] * (6 - level)
+        label = ".".join(str(n) for n in counters[:level])
+        span = {"t": "Span", "c": [["", ["header-section-number"], []], [{"t": "Str", "c": label}]]}
+        return {"t": "Header", "c": [level, node["c"][1], [span, {"t": "Space"}, *node["c"][2]]]}
+
+    result: list[pandoc.Node] = pandoc.transform(blocks, number)
+    return result
 
 
 def resolve(parsed: Parsed, style: Style, locale: str) -> Document:

@@ -76,6 +76,7 @@ class Config:
     pdf: PdfSettings = field(default_factory=PdfSettings)
     docx: DocxSettings = field(default_factory=DocxSettings)
     unsafe_html: str = "remove"
+    number_sections: bool = False
 
     @property
     def language(self) -> str:
@@ -264,6 +265,7 @@ FIELDS: tuple[Field, ...] = (
         _choice("remove", "refuse"),
         "Raw HTML that could run code or load remote files: 'remove' it (a warning), or 'refuse'.",
     ),
+    Field("number-sections", _flag, "Number the headings (1, 1.1, 1.1.1) in every edition."),
     Field("page", _mapping, "Page set-up of the PDF and DOCX editions.", section=PAGE_FIELDS),
     Field("pdf", _mapping, "Settings of the PDF edition.", section=PDF_FIELDS),
     Field("docx", _mapping, "Settings of the DOCX edition.", section=DOCX_FIELDS),

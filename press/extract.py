@@ -60,11 +60,12 @@ def from_html(path: Path) -> EditionText:
     root = html.parse(str(path)).getroot()
     main = root.find(".//main")
     assert main is not None, "no <main> in the HTML edition"
-    for ref in main.xpath(".//a[contains(@class, 'footnote-ref')] | .//*[@class='cited-from']"):
+    dropped = "@class='cited-from' or @class='cite-tip'"
+    for ref in main.xpath(f".//a[contains(@class, 'footnote-ref')] | .//*[{dropped}]"):
         ref.drop_tree()
     out = EditionText()
     excluded = "ancestor::*[@id='refs' or @id='footnotes' or contains(@class, 'footnotes')]"
-    blocks = "self::h1 or self::h2 or self::h3 or self::p or self::li[not(p)]"
+    blocks = "self::h1 or self::h2 or self::h3 or self::h4 or self::p or self::li[not(p)]"
     for el in main.xpath(f".//*[{blocks}][not({excluded})]"):
         text = clean(el.text_content())
         if not text:

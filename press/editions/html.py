@@ -30,7 +30,7 @@ class HtmlEdition:
 
     def write(self, job: Job, target: Path) -> str:
         blocks = job.document.blocks
-        body = fragment(job, with_backlinks(blocks), place="html edition")
+        body = fragment(job, with_backlinks(blocks), place="html edition", shift=1)
         characters = set(body) | set(str(report_values(job.config))) | ALWAYS
         fonts = job.design.font_faces(lambda font: _embedded(font, characters))
         css = fonts + stylesheet(job, "base.css", "web.css")
@@ -40,8 +40,14 @@ class HtmlEdition:
 
 
 def with_backlinks(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
-    """Each citation gets an anchor, and each bibliography entry links back to its citations."""
+    """Each citation gets an anchor and its full reference on hover or focus; each
+    bibliography entry links back to where it is cited."""
     cited_at: dict[str, list[str]] = {}
+    entries = {
+        node["c"][0][0][4:]: pandoc.stringify(node["c"][1])
+        for node in pandoc.walk(blocks)
+        if node["t"] == "Div" and node["c"][0][0].startswith("ref-")
+    }
     count = 0
 
     def anchor(node: pandoc.Node) -> pandoc.Node:
@@ -50,9 +56,15 @@ def with_backlinks(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
             return node
         count += 1
         ident = f"cite-{count}"
-        for citation in node["c"][0]:
-            cited_at.setdefault(citation["citationId"], []).append(ident)
-        return {"t": "Span", "c": [[ident, ["cite-anchor"], []], [node]]}
+        keys = [c["citationId"] for c in node["c"][0]]
+        for key in keys:
+            cited_at.setdefault(key, []).append(ident)
+        full = " ".join(" ".join(entries[k].split()) for k in keys if entries.get(k))
+        inner: list[pandoc.Node] = [node]
+        if full:
+            tip = [["", ["cite-tip"], [["role", "tooltip"], ["id", f"{ident}-tip"]]]]
+            inner.append({"t": "Span", "c": [*tip, [{"t": "Str", "c": full}]]})
+        return {"t": "Span", "c": [[ident, ["cite-anchor"], []], inner]}
 
     def backlinks(node: pandoc.Node) -> pandoc.Node:
         ident = node["c"][0][0] if node["t"] == "Div" else ""

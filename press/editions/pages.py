@@ -19,13 +19,19 @@ from press.errors import BuildError
 from press.sources import report_values
 
 TOC_DEPTH = 2
-# The few words the page templates print, by language: (contents, page, of).
+# The few words the page templates print, by language: (contents, page, of, skip link).
 LABELS = {
-    "de": ("Inhalt", "Seite", "von"), "en": ("Contents", "Page", "of"),
-    "es": ("Índice", "Página", "de"), "fr": ("Table des matières", "Page", "sur"),
-    "it": ("Indice", "Pagina", "di"), "ja": ("目次", "ページ", "/"), "ko": ("목차", "쪽", "/"),
-    "nl": ("Inhoud", "Pagina", "van"), "pt": ("Sumário", "Página", "de"),
-    "ru": ("Содержание", "Страница", "из"), "zh": ("目录", "页", "/"),
+    "de": ("Inhalt", "Seite", "von", "Zum Inhalt springen"),
+    "en": ("Contents", "Page", "of", "Skip to content"),
+    "es": ("Índice", "Página", "de", "Ir al contenido"),
+    "fr": ("Table des matières", "Page", "sur", "Aller au contenu"),
+    "it": ("Indice", "Pagina", "di", "Vai al contenuto"),
+    "ja": ("目次", "ページ", "/", "本文へ移動"),
+    "ko": ("목차", "쪽", "/", "본문 바로가기"),
+    "nl": ("Inhoud", "Pagina", "van", "Naar de inhoud"),
+    "pt": ("Sumário", "Página", "de", "Ir para o conteúdo"),
+    "ru": ("Содержание", "Страница", "из", "Перейти к содержанию"),
+    "zh": ("目录", "页", "/", "跳到正文"),
 }  # fmt: skip
 
 
@@ -34,6 +40,7 @@ class Labels:
     contents: str
     page: str
     of: str
+    skip: str
 
 
 def labels(lang: str) -> Labels:
@@ -56,10 +63,14 @@ class TocEntry:
     text: str
 
 
-def fragment(job: Job, blocks: list[pandoc.Node], *, place: str) -> str:
-    """HTML for ``blocks`` from pandoc's HTML writer (no citeproc: already resolved)."""
+def fragment(job: Job, blocks: list[pandoc.Node], *, place: str, shift: int = 0) -> str:
+    """HTML for ``blocks`` from pandoc's HTML writer (no citeproc: already resolved).
+
+    ``shift`` moves every heading down (the web page's title is its one ``h1``).
+    """
     doc = {**job.document.ast, "meta": {}, "blocks": blocks}
     args = ["--from", "json", "--to", "html5", "--wrap", "none", "--section-divs"]
+    args += [f"--shift-heading-level-by={shift}"] if shift else []
     return pandoc.run(args, json.dumps(doc), place=place).decode("utf-8")
 
 
