@@ -38,29 +38,28 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-system-deps:
-	@if ! $(PYTHON) -c "import ctypes.util as u, sys; sys.exit(not all(map(u.find_library, ['pangoft2-1.0', 'harfbuzz-subset'])))"; then \
+# $(call apt_install,WHAT,PACKAGES,TEST): when TEST fails, install PACKAGES as root, or say how.
+define apt_install
+	@if ! $(3); then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing WeasyPrint's system libraries: $(SYSTEM_PACKAGES)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
+	    echo "Installing $(1): $(2)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2); \
 	  else \
-	    echo "WeasyPrint needs pango and harfbuzz-subset. Install them with:"; \
-	    echo "  sudo apt-get install -y $(SYSTEM_PACKAGES)"; \
+	    echo "$(1) missing. Install with:"; \
+	    echo "  sudo apt-get install -y $(2)"; \
 	    exit 1; \
 	  fi; \
 	fi
+endef
+
+HAS_PANGO = $(PYTHON) -c "import ctypes.util as u, sys; sys.exit(not all(map(u.find_library, ['pangoft2-1.0', 'harfbuzz-subset'])))"
+HAS_TEST_TOOLS = command -v soffice >/dev/null && command -v pdftoppm >/dev/null && command -v chromium >/dev/null
+
+system-deps:
+	$(call apt_install,WeasyPrint's system libraries,$(SYSTEM_PACKAGES),$(HAS_PANGO))
 
 test-deps:
-	@if ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null || ! command -v chromium >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing the test tools: $(TEST_PACKAGES)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_PACKAGES); \
-	  else \
-	    echo "The tests need LibreOffice, Chromium and poppler-utils. Install them with:"; \
-	    echo "  sudo apt-get install -y $(TEST_PACKAGES)"; \
-	    exit 1; \
-	  fi; \
-	fi
+	$(call apt_install,the test tools (LibreOffice; Chromium; poppler-utils),$(TEST_PACKAGES),$(HAS_TEST_TOOLS))
 
 clean:
 	rm -rf output .cache

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import io
+import logging
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from fontTools import subset
 from fontTools.ttLib import TTFont
 
 from press import resources
@@ -107,6 +110,31 @@ def load_design(folder: Path) -> Design:
     except (KeyError, TypeError, ValueError) as exc:
         message = f"design values incomplete or of the wrong type: {exc}"
         raise BuildError([Problem(f"styles/{DESIGN_FILE}", None, message, "design.type")]) from None
+
+
+def subset_font(font: FontFile, characters: set[str], flavor: str | None = None) -> bytes | None:
+    """The font cut down to ``characters`` (TrueType, or ``woff2``); None if it has none."""
+    wanted = sorted(ord(c) for c in characters if ord(c) in _cmap(font.path))
+    if not wanted:
+        return None
+    options = subset.Options()
+    options.flavor = flavor
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=wanted)
+    ttf = TTFont(str(font.path))
+    quiet = logging.getLogger("fontTools.subset")
+    level, quiet.level = quiet.level, logging.ERROR
+    try:
+        subsetter.subset(ttf)
+    finally:
+        quiet.setLevel(level)
+    ttf.flavor = flavor
+    out = io.BytesIO()
+    ttf.save(out)
+    return out.getvalue()
 
 
 def file_url(font: FontFile) -> str:

@@ -6,15 +6,10 @@ subset to the characters the report uses and embedded as WOFF2 data.
 
 from __future__ import annotations
 
-import io
-import logging
 from pathlib import Path
 
-from fontTools import subset
-from fontTools.ttLib import TTFont
-
 from press import pandoc
-from press.design import FontFile, data_url
+from press.design import FontFile, data_url, subset_font
 from press.editions import Job
 from press.editions.pages import contents, fragment, render, stylesheet
 from press.sources import report_values
@@ -85,28 +80,6 @@ def with_backlinks(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
 
 
 def _embedded(font: FontFile, characters: set[str]) -> str:
-    """The font as a data: URL, subset to ``characters`` (empty when it has none of them)."""
-    ttf = TTFont(str(font.path), lazy=True)
-    cmap = ttf.getBestCmap() or {}
-    wanted = sorted(ord(c) for c in characters if ord(c) in cmap)
-    ttf.close()
-    if not wanted:
-        return 'local("' + font.family + '")'
-    options = subset.Options()
-    options.flavor = "woff2"
-    options.layout_features = ["*"]
-    options.name_IDs = ["*"]
-    options.notdef_outline = True
-    subsetter = subset.Subsetter(options)
-    full = TTFont(str(font.path))
-    subsetter.populate(unicodes=wanted)
-    quiet = logging.getLogger("fontTools.subset")
-    level, quiet.level = quiet.level, logging.ERROR
-    try:
-        subsetter.subset(full)
-    finally:
-        quiet.setLevel(level)
-    out = io.BytesIO()
-    full.flavor = "woff2"
-    full.save(out)
-    return data_url(out.getvalue())
+    """The font as a data: URL, subset to ``characters`` (a local() name when it has none)."""
+    data = subset_font(font, characters, flavor="woff2")
+    return data_url(data) if data else f'local("{font.family}")'

@@ -9,8 +9,6 @@ document uses, as the PDF and HTML editions do.
 from __future__ import annotations
 
 import hashlib
-import io
-import logging
 import uuid
 
 from docx.document import Document as DocxDocument
@@ -19,10 +17,8 @@ from docx.opc.packuri import PackURI
 from docx.opc.part import Part
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
-from fontTools import subset
-from fontTools.ttLib import TTFont
 
-from press.design import Design, FontFile
+from press.design import Design, subset_font
 
 OBFUSCATED = "application/vnd.openxmlformats-officedocument.obfuscatedFont"
 KINDS = {(400, "normal"): "embedRegular", (700, "normal"): "embedBold",
@@ -48,7 +44,7 @@ def embed_fonts(document: DocxDocument, design: Design) -> None:
     families = {family for stack in design.fonts.values() for family in stack}
     for index, font in enumerate(f for f in design.font_files if f.family in families):
         kind = KINDS.get((font.weight, font.style))
-        data = _subset(font, characters)
+        data = subset_font(font, characters)
         if kind is None or data is None:
             continue
         key = "{" + str(uuid.UUID(hashlib.md5(data).hexdigest())).upper() + "}"
@@ -85,29 +81,6 @@ def _characters(document: DocxDocument) -> set[str]:
             for t in root.iter(qn("w:t")):
                 text.update(t.text or "")
     return text
-
-
-def _subset(font: FontFile, characters: set[str]) -> bytes | None:
-    ttf = TTFont(str(font.path))
-    cmap = ttf.getBestCmap() or {}
-    wanted = sorted(ord(c) for c in characters if ord(c) in cmap)
-    if not wanted:
-        return None
-    options = subset.Options()
-    options.layout_features = ["*"]
-    options.name_IDs = ["*"]
-    options.notdef_outline = True
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=wanted)
-    quiet = logging.getLogger("fontTools.subset")
-    level, quiet.level = quiet.level, logging.ERROR
-    try:
-        subsetter.subset(ttf)
-    finally:
-        quiet.setLevel(level)
-    out = io.BytesIO()
-    ttf.save(out)
-    return out.getvalue()
 
 
 def _font_entry(table, family: str):  # type: ignore[no-untyped-def]
