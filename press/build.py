@@ -24,7 +24,7 @@ from press.check import parity
 from press.citations import Bibliography, Document, Parsed, load_bibliography, parse, resolve
 from press.config import Config, load_config
 from press.design import load_design
-from press.editions import EDITIONS, Job
+from press.editions import EDITIONS, Job, write_all
 from press.errors import BuildError, Problem, warning
 from press.lint import lint
 from press.sources import load_sections
@@ -97,16 +97,19 @@ def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Re
     output = (options.output or config.folder / "output").resolve()
     documents, written = [], []
     with staged(output) as stage:
+        tasks = []
         for style in styles:
             document = resolve(parsed, style, citation_locale(config, style))
             documents.append(document)
             job = Job(config, document, design)
             stem = config.output if len(styles) == 1 else f"{config.output}-{style.name}"
             for name in config.formats:
-                edition = EDITIONS[name]
-                final = output / f"{stem}{edition.suffix}"
-                detail = edition.write(job, stage / final.name)
-                written.append(Written(name, style.name, final, detail))
+                final = output / f"{stem}{EDITIONS[name].suffix}"
+                tasks.append((name, style.name, final, job))
+        for (name, style_name, final, _job), detail in zip(
+            tasks, write_all([(n, j, stage / f.name) for n, _s, f, j in tasks]), strict=True
+        ):
+            written.append(Written(name, style_name, final, detail))
         if options.check:
             problems = []
             for style in styles:

@@ -38,6 +38,9 @@ class BuildError(Exception):
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self) -> tuple[type[BuildError], tuple[list[Problem]]]:
+        return (BuildError, (self.problems,))  # so it crosses from a worker process intact
+
 
 def did_you_mean(word: str, choices: Iterable[str], n: int = 1) -> str:
     """`` (did you mean 'x'?)`` for the closest choices (up to ``n``), or an empty string."""

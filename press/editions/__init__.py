@@ -7,6 +7,10 @@ citeproc again. Adding a format means one module and one line in ``EDITIONS``.
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -14,6 +18,9 @@ from typing import Protocol
 from press.citations import Document
 from press.config import Config
 from press.design import Design
+from press.errors import Problem
+
+log = logging.getLogger("press")
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,52 @@ class Edition(Protocol):
         Returns a few words on what was written, such as ``24 pages``.
         """
         ...
+
+
+def write_all(tasks: list[tuple[str, Job, Path]]) -> list[str]:
+    """Write editions (format, job, target) concurrently in worker processes; their details.
+
+    The writers share nothing but the processed document they are given, so a cold
+    build costs little more than its slowest writer. Warnings logged in a worker are
+    logged again here; a problem in any of them fails the whole build.
+    """
+    workers = min(len(tasks), os.cpu_count() or 1)
+    if workers <= 1:
+        return [_write(*task)[0] for task in tasks]
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        results = [future.result() for future in [pool.submit(_write, *task) for task in tasks]]
+    except BaseException:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()  # an interrupted or failed build stops every writer at once
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+    for _detail, warnings in results:
+        for problem in warnings:
+            log.warning(problem)
+    return [detail for detail, _warnings in results]
+
+
+def _write(name: str, job: Job, target: Path) -> tuple[str, list[Problem]]:
+    """Write one edition, returning its detail and the warnings it logged."""
+    seen: list[Problem] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if isinstance(record.msg, Problem):
+                seen.append(record.msg)
+
+    in_worker = multiprocessing.parent_process() is not None
+    handler = Collect(level=logging.WARNING)
+    if in_worker:
+        log.handlers[:] = [handler]
+        log.propagate = False
+    try:
+        return EDITIONS[name].write(job, target), seen if in_worker else []
+    finally:
+        if in_worker:
+            log.removeHandler(handler)
 
 
 def _registry() -> dict[str, Edition]:
