@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
 import os
 import shutil
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from press import cache
 from press.check import parity
 from press.citations import Bibliography, Document, Parsed, load_bibliography, parse, resolve
 from press.config import Config, load_config
@@ -43,6 +45,8 @@ class Options:
     """Fail on any warning (nothing is written)."""
     check: bool = True
     """Prove the editions agree before they replace the last ones; lint the bibliography."""
+    cache: bool = True
+    """Reuse the results of earlier builds (.cache/ in the report folder)."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,8 @@ def prepare(options: Options) -> tuple[Config, list[Style], Parsed]:
 
 
 def build(options: Options) -> Result:
-    with _warnings() as warned:
+    folder = options.folder.resolve()
+    with _warnings() as warned, cache.using(cache.Cache(folder, options.cache)):
         return _build(options, lambda: warned if options.strict else [])
 
 
@@ -116,7 +121,7 @@ def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Re
                 staged_paths = {
                     w.format: stage / w.path.name for w in written if w.style == style.name
                 }
-                problems += parity(staged_paths, design.sizes["footnote"], print_margins(config))
+                problems += _checked_parity(staged_paths, config, design.sizes["footnote"])
             if problems:  # raised inside the stage: nothing is renamed into place
                 raise BuildError(problems)
         failures = strict_failures()
@@ -125,6 +130,19 @@ def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Re
     findings = lint(parsed.bibliography, list(parsed.cited), styles[0], dt.date.today())
     seconds = time.perf_counter() - started
     return Result(config, tuple(documents), tuple(written), seconds, tuple(findings))
+
+
+def _checked_parity(paths: dict[str, Path], config: Config, footnote: float) -> list[Problem]:
+    """The parity check, skipped for editions already found to agree (same bytes)."""
+    store = cache.active()
+    digest = cache.key("parity", sorted((f, hashlib.sha256(p.read_bytes()).hexdigest())
+                                        for f, p in paths.items()))  # fmt: skip
+    if store.get("parity", digest) is not None:
+        return []
+    problems = parity(paths, footnote, print_margins(config))
+    if not problems:
+        store.put("parity", digest, b"agree")
+    return problems
 
 
 def print_margins(config: Config) -> tuple[float, float]:

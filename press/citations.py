@@ -20,7 +20,7 @@ from typing import Any
 import citeproc
 from lxml import etree
 
-from press import pandoc
+from press import cache, pandoc
 from press.assets import embed_images
 from press.config import Config
 from press.errors import BuildError, Problem, did_you_mean
@@ -186,15 +186,23 @@ def number_sections(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
 def resolve(parsed: Parsed, style: Style, locale: str) -> Document:
     """Format every citation and the bibliography: pandoc's citeproc, run once for ``style``."""
     meta = {"lang": locale, "link-citations": "true", "link-bibliography": "true"}
-    with tempfile.TemporaryDirectory(prefix="press-") as tmp:
-        bib_path = Path(tmp) / "bibliography.json"
-        entries = parsed.bibliography.entries
-        bib_path.write_text(json.dumps(entries, ensure_ascii=False), "utf-8")
-        args = ["--from", "json", "--citeproc", "--csl", str(style.path)]
-        args += ["--bibliography", str(bib_path)]
-        for key, value in meta.items():
-            args += ["--metadata", f"{key}={value}"]
-        processed = pandoc.to_json(args, json.dumps(parsed.ast), place=f"citations ({style.name})")
+    entries = parsed.bibliography.entries
+    store = cache.active()
+    digest = cache.key("citeproc", parsed.ast, entries, style.path.read_bytes(), meta)
+    hit = store.get("citeproc", digest)
+    if hit is not None:
+        processed = json.loads(hit)
+    else:
+        with tempfile.TemporaryDirectory(prefix="press-") as tmp:
+            bib_path = Path(tmp) / "bibliography.json"
+            bib_path.write_text(json.dumps(entries, ensure_ascii=False), "utf-8")
+            args = ["--from", "json", "--citeproc", "--csl", str(style.path)]
+            args += ["--bibliography", str(bib_path)]
+            for name, value in meta.items():
+                args += ["--metadata", f"{name}={value}"]
+            place = f"citations ({style.name})"
+            processed = pandoc.to_json(args, json.dumps(parsed.ast), place=place)
+        store.put("citeproc", digest, json.dumps(processed).encode())
     processed["meta"] = {}
     empty = [
         Problem(
@@ -228,7 +236,14 @@ def references_title(lang: str) -> str:
 
 
 def _parse(section: Section) -> pandoc.Node:
-    return pandoc.to_json(["--from", READER], section.text, place=section.shown)
+    store = cache.active()
+    digest = cache.key("parse", READER, section.text)
+    hit = store.get("parse", digest)
+    if hit is not None:
+        return json.loads(hit)
+    parsed = pandoc.to_json(["--from", READER], section.text, place=section.shown)
+    store.put("parse", digest, json.dumps(parsed).encode())
+    return parsed
 
 
 def _cites(doc: pandoc.Node) -> list[pandoc.Node]:

@@ -18,11 +18,10 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from press.build import Options, build
+from press import cache
 from press.config import FORMATS
 from press.errors import BuildError, Problem
 from press.resources import TOOL_ROOT
-from press.styles import catalogue
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip the edition parity check and bibliography lint",
     )
+    p.add_argument("--no-cache", action="store_true", help="rebuild everything, ignoring .cache/")
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
     return p
 
@@ -101,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         command, args = run_styles, args[1:]
     elif args[:1] == ["check"]:
         command, args = run_check, args[1:]
+    elif args[:1] == ["clean"]:
+        command, args = run_clean, args[1:]
     handler = _Warnings()
     logger = logging.getLogger("press")
     logger.addHandler(handler)
@@ -141,6 +143,17 @@ def _on_sigterm_interrupt() -> signal.Handlers | None:
 
 def run_build(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    folder = args.folder.resolve()
+    settings = [args.formats, args.styles, args.output and args.output.resolve(), args.strict]
+    stamp = cache.fingerprint(folder, [*settings, args.no_check])
+    if not args.no_cache and (done := cache.up_to_date(folder, stamp)):
+        if not args.quiet:
+            print("up to date: nothing changed since the last build")
+            for path in done:
+                print(f"  {_shown(path)}")
+        return 0
+    from press.build import Options, build  # the writers' libraries load only when needed
+
     options = Options(
         args.folder,
         formats=args.formats,
@@ -148,8 +161,10 @@ def run_build(argv: list[str]) -> int:
         output=args.output,
         strict=args.strict,
         check=not args.no_check,
+        cache=not args.no_cache,
     )
     result = build(options)
+    cache.remember(folder, stamp, [w.path for w in result.written])
     if not args.quiet:
         titles = ", ".join(d.style.title for d in result.documents)
         print(f"{result.config.title} ({titles})")
@@ -160,6 +175,15 @@ def run_build(argv: list[str]) -> int:
         print(f"built {count} edition{'s' * (count != 1)} in {result.seconds:.1f} s{checked}")
         if result.findings:
             print(f"bibliography: {summary(result.findings)} (build.py check lists them)")
+    return 0
+
+
+def run_clean(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="build.py clean", description="Delete the build cache.")
+    parser.add_argument("folder", nargs="?", type=Path, default=TOOL_ROOT, metavar="REPORT_DIR")
+    folder = parser.parse_args(argv).folder.resolve()
+    removed = cache.clean(folder)
+    print(f"removed {folder / cache.CACHE_DIR}" if removed else "no cache to remove")
     return 0
 
 
@@ -217,6 +241,8 @@ def run_styles(argv: list[str]) -> int:
         path = write_preview(args.report, args.words, args.output)
         print(f"wrote {_shown(path)}")
         return 0
+    from press.styles import catalogue
+
     word = " ".join(args.words)
     entries = catalogue(word)
     for entry in entries:

@@ -120,7 +120,7 @@ def test_disk_full_while_writing(copy_root, tmp_path, monkeypatch, capsys) -> No
         return real(self, data)
 
     monkeypatch.setattr(Path, "write_bytes", full)
-    assert main([str(folder), "-q"]) == 1
+    assert main([str(folder), "-q", "--no-cache"]) == 1
     err = capsys.readouterr().err
     assert "error: cannot write the editions: No space left on device [output.write]" in err
     assert {p.name: p.read_bytes() for p in (folder / "output").iterdir()} == before

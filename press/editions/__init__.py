@@ -7,6 +7,8 @@ citeproc again. Adding a format means one module and one line in ``EDITIONS``.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -15,10 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from press import cache
 from press.citations import Document
 from press.config import Config
 from press.design import Design
+from press.editions.wordcheck import office
 from press.errors import Problem
+from press.resources import TOOL_ROOT
 
 log = logging.getLogger("press")
 
@@ -83,11 +88,48 @@ def _write(name: str, job: Job, target: Path) -> tuple[str, list[Problem]]:
     if in_worker:
         log.handlers[:] = [handler]
         log.propagate = False
+    store = cache.active()
+    digest = cache.key("edition", name, job.document.ast, _settings_for(name, job.config),
+                       repr(job.design), _report_resources(job.config), bool(office()))  # fmt: skip
+    hit = store.get("editions", digest)
     try:
-        return EDITIONS[name].write(job, target), seen if in_worker else []
+        if hit is not None:
+            detail, _, data = hit.partition(b"\n")
+            target.write_bytes(data)
+            return detail.decode() + " (cached)", []
+        detail = EDITIONS[name].write(job, target)
+        store.put("editions", digest, detail.encode() + b"\n" + target.read_bytes())
+        return detail, seen if in_worker else []
     finally:
         if in_worker:
             log.removeHandler(handler)
+
+
+# The report.yaml sections an edition does not read, so changing them leaves it cached.
+UNREAD = {"html": {"pdf", "docx", "page"}, "pdf": {"docx"}, "docx": set()}
+NAMES_ONLY = {"formats", "citation_styles", "output", "sections", "bibliography"}
+
+
+def _settings_for(name: str, config: Config) -> str:
+    values = {
+        f.name: getattr(config, f.name)
+        for f in dataclasses.fields(config)
+        if f.name not in UNREAD.get(name, set()) | NAMES_ONLY
+    }
+    return repr(sorted(values.items()))
+
+
+def _report_resources(config: Config) -> list[tuple[str, str]]:
+    """Hashes of the report's own styles, templates and logo: what editions read besides the
+    processed document (the tool's own are part of every cache key already)."""
+    found = []
+    for folder in (config.folder / "styles", config.folder / "templates"):
+        if folder.is_dir() and folder.resolve() != (TOOL_ROOT / folder.name).resolve():
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                found.append((path.as_posix(), hashlib.sha256(path.read_bytes()).hexdigest()))
+    if config.logo is not None and config.logo.is_file():
+        found.append(("logo", hashlib.sha256(config.logo.read_bytes()).hexdigest()))
+    return found
 
 
 def _registry() -> dict[str, Edition]:

@@ -1,0 +1,60 @@
+"""The build cache: nothing changed, no work; a change rebuilds what depends on it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from press.cli import main
+from tests.conftest import ROOTS
+
+
+def build(folder: Path, capsys, *args: str) -> str:  # type: ignore[no-untyped-def]
+    assert main([str(folder), *args]) == 0
+    return capsys.readouterr().out
+
+
+def cached(out: str) -> dict[str, bool]:
+    return {
+        line.split()[0]: line.endswith("(cached)")
+        for line in out.splitlines()
+        if line.startswith("  ") and line.split()[0] in ("pdf", "docx", "html")
+    }
+
+
+def test_cache(tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "report"
+    shutil.copytree(ROOTS / "minimal", folder)
+    first = build(folder, capsys)
+    assert cached(first) == {"pdf": False, "docx": False, "html": False}
+    stamps = {p.name: p.stat().st_mtime_ns for p in (folder / "output").iterdir()}
+
+    # Nothing changed: no work at all, the editions untouched.
+    again = build(folder, capsys)
+    assert again.startswith("up to date: nothing changed since the last build")
+    assert {p.name: p.stat().st_mtime_ns for p in (folder / "output").iterdir()} == stamps
+
+    # A setting only the Word edition reads: only the DOCX is made again.
+    report = folder / "report.yaml"
+    report.write_text(report.read_text() + "docx:\n  toc-page-numbers: false\n")
+    assert cached(build(folder, capsys)) == {"pdf": True, "docx": False, "html": True}
+
+    # A paragraph edited: every edition follows it.
+    outlook = folder / "content" / "02-outlook.md"
+    outlook.write_text(outlook.read_text().replace("stay low", "stay lower"))
+    assert cached(build(folder, capsys)) == {"pdf": False, "docx": False, "html": False}
+    assert "stay lower" in (folder / "output" / "briefing.html").read_text()
+
+    # An edited edition in output/ is noticed: it is rebuilt (from the cache).
+    (folder / "output" / "briefing.html").write_text("tampered")
+    assert cached(build(folder, capsys)) == {"pdf": True, "docx": True, "html": True}
+    assert "stay lower" in (folder / "output" / "briefing.html").read_text()
+
+    # --no-cache rebuilds everything; clean removes the cache.
+    assert cached(build(folder, capsys, "--no-cache")) == {
+        "pdf": False,
+        "docx": False,
+        "html": False,
+    }
+    assert main(["clean", str(folder)]) == 0
+    assert not (folder / ".cache").exists()
