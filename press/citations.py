@@ -184,25 +184,22 @@ def number_sections(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
 
 
 def resolve(parsed: Parsed, style: Style, locale: str) -> Document:
-    """Format every citation and the bibliography: pandoc's citeproc, run once for ``style``."""
+    """Format every citation and the bibliography: pandoc's citeproc, once for ``style``.
+
+    For author-date and numeric styles citeproc sees only the citations, in order, and the
+    results are put back in place: a citation renders the same whatever prose surrounds
+    it, so an edit that changes no citation reuses the cached result. Note styles see the
+    whole document (citeproc turns citations into footnotes and moves them past
+    punctuation, which depends on the text).
+    """
     meta = {"lang": locale, "link-citations": "true", "link-bibliography": "true"}
-    entries = parsed.bibliography.entries
-    store = cache.active()
-    digest = cache.key("citeproc", parsed.ast, entries, style.path.read_bytes(), meta)
-    hit = store.get("citeproc", digest)
-    if hit is not None:
-        processed = json.loads(hit)
+    place = f"citations ({style.name})"
+    if style.note:
+        processed = _citeproc(parsed.ast, parsed.bibliography, style, meta, place)
     else:
-        with tempfile.TemporaryDirectory(prefix="press-") as tmp:
-            bib_path = Path(tmp) / "bibliography.json"
-            bib_path.write_text(json.dumps(entries, ensure_ascii=False), "utf-8")
-            args = ["--from", "json", "--citeproc", "--csl", str(style.path)]
-            args += ["--bibliography", str(bib_path)]
-            for name, value in meta.items():
-                args += ["--metadata", f"{name}={value}"]
-            place = f"citations ({style.name})"
-            processed = pandoc.to_json(args, json.dumps(parsed.ast), place=place)
-        store.put("citeproc", digest, json.dumps(processed).encode())
+        skeleton = _skeleton(parsed.ast)
+        rendered = _citeproc(skeleton, parsed.bibliography, style, meta, place)
+        processed = _put_back(parsed.ast, rendered)
     processed["meta"] = {}
     empty = [
         Problem(
@@ -214,6 +211,68 @@ def resolve(parsed: Parsed, style: Style, locale: str) -> Document:
     if empty:
         raise BuildError(empty)
     return Document(ast=processed, style=style, locale=locale, cited=parsed.cited)
+
+
+def _citeproc(
+    ast: pandoc.Node, bibliography: Bibliography, style: Style, meta: dict[str, str], place: str
+) -> pandoc.Node:
+    """pandoc's citeproc on ``ast``, cached by everything it reads."""
+    entries = bibliography.entries
+    store = cache.active()
+    digest = cache.key("citeproc", ast, entries, style.path.read_bytes(), meta)
+    hit = store.get("citeproc", digest)
+    if hit is not None:
+        return dict(json.loads(hit))
+    with tempfile.TemporaryDirectory(prefix="press-") as tmp:
+        bib_path = Path(tmp) / "bibliography.json"
+        bib_path.write_text(json.dumps(entries, ensure_ascii=False), "utf-8")
+        args = ["--from", "json", "--citeproc", "--csl", str(style.path)]
+        args += ["--bibliography", str(bib_path)]
+        for name, value in meta.items():
+            args += ["--metadata", f"{name}={value}"]
+        processed = pandoc.to_json(args, json.dumps(ast), place=place)
+    store.put("citeproc", digest, json.dumps(processed).encode())
+    return processed
+
+
+def _skeleton(ast: pandoc.Node) -> pandoc.Node:
+    """The document's citations alone, in order (those in footnotes still in a note),
+    and the bibliography's place."""
+    blocks: list[pandoc.Node] = []
+
+    def visit(value: Any, in_note: bool) -> None:
+        if isinstance(value, list):
+            for child in value:
+                visit(child, in_note)
+        elif isinstance(value, dict):
+            kind = value.get("t")
+            if kind == "Cite":
+                para = {"t": "Para", "c": [value]}
+                note = {"t": "Note", "c": [para]}
+                blocks.append({"t": "Para", "c": [note]} if in_note else para)
+                return
+            if kind == "Div" and value["c"][0][0] == "refs":
+                blocks.append(value)
+                return
+            visit(value.get("c"), in_note or kind == "Note")
+
+    visit(ast["blocks"], False)
+    return {**ast, "blocks": blocks, "meta": {}}
+
+
+def _put_back(ast: pandoc.Node, rendered: pandoc.Node) -> pandoc.Node:
+    """``ast`` with its citations and bibliography replaced by citeproc's rendering of them."""
+    cites = iter(_cites(rendered))
+    refs = next(n for n in pandoc.walk(rendered["blocks"]) if _is_refs(n))
+
+    def swap(node: pandoc.Node) -> pandoc.Node:
+        if node["t"] == "Cite":
+            return next(cites)
+        if _is_refs(node):
+            return refs
+        return node
+
+    return {**ast, "blocks": pandoc.transform(ast["blocks"], swap)}
 
 
 def references_title(lang: str) -> str:

@@ -39,11 +39,21 @@ def test_cache(tmp_path: Path, capsys) -> None:
     report.write_text(report.read_text() + "docx:\n  toc-page-numbers: false\n")
     assert cached(build(folder, capsys)) == {"pdf": True, "docx": False, "html": True}
 
-    # A paragraph edited: every edition follows it.
+    # A paragraph edited, no citation changed: every edition follows it, and the citations
+    # are not formatted again (no new citeproc result in the cache).
+    runs = len(list((folder / ".cache" / "citeproc").iterdir()))
     outlook = folder / "content" / "02-outlook.md"
     outlook.write_text(outlook.read_text().replace("stay low", "stay lower"))
     assert cached(build(folder, capsys)) == {"pdf": False, "docx": False, "html": False}
     assert "stay lower" in (folder / "output" / "briefing.html").read_text()
+    assert len(list((folder / ".cache" / "citeproc").iterdir())) == runs
+
+    # A citation changed: citeproc runs again.
+    outlook.write_text(
+        outlook.read_text().replace("[@harbour-board; @okafor2021]", "[@okafor2021]")
+    )
+    build(folder, capsys)
+    assert len(list((folder / ".cache" / "citeproc").iterdir())) == runs + 1
 
     # An edited edition in output/ is noticed: it is rebuilt (from the cache).
     (folder / "output" / "briefing.html").write_text("tampered")

@@ -66,6 +66,21 @@ def test_same_citations_and_bibliography_in_three_editions(
     assert in_order(s.html.footnotes, " ".join(s.pdf.footnotes)) == []
 
 
+def test_citations_alone_render_as_in_the_whole_document() -> None:
+    """The cacheable path (citeproc on the citations only) equals citeproc on the whole report."""
+    from press.build import Options, citation_locale, prepare
+    from press.cache import Cache, using
+    from press.citations import _citeproc, resolve
+
+    with using(Cache(TOOL_ROOT, enabled=False)):
+        config, styles, parsed = prepare(Options(folder=TOOL_ROOT, styles=["apa", "ieee"]))
+        for style in styles:
+            locale = citation_locale(config, style)
+            meta = {"lang": locale, "link-citations": "true", "link-bibliography": "true"}
+            whole = _citeproc(parsed.ast, parsed.bibliography, style, meta, "test")
+            assert resolve(parsed, style, locale).ast["blocks"] == whole["blocks"], style.name
+
+
 def test_author_date_and_numeric_styles_keep_in_text_citations(styled: dict[str, Styled]) -> None:
     for style in ("apa", "ieee", "nature", "modern-language-association"):
         assert styled[style].html.footnotes == [], style
