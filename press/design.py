@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import logging
 import unicodedata
@@ -117,6 +118,13 @@ def subset_font(font: FontFile, characters: set[str], flavor: str | None = None)
     wanted = sorted(ord(c) for c in characters if ord(c) in _cmap(font.path))
     if not wanted:
         return None
+    from press import cache
+
+    store = cache.active()
+    digest = cache.key("font", _file_hash(font.path), wanted, flavor)
+    hit = store.get("fonts", digest)
+    if hit is not None:
+        return hit
     options = subset.Options()
     options.flavor = flavor
     options.layout_features = ["*"]
@@ -134,7 +142,13 @@ def subset_font(font: FontFile, characters: set[str], flavor: str | None = None)
     ttf.flavor = flavor
     out = io.BytesIO()
     ttf.save(out)
+    store.put("fonts", digest, out.getvalue())
     return out.getvalue()
+
+
+@cache
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def file_url(font: FontFile) -> str:
