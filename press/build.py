@@ -65,6 +65,8 @@ class Result:
     seconds: float
     findings: tuple[Problem, ...] = ()
     """The bibliography lint (build.py check lists them)."""
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Wall seconds per stage."""
 
     @property
     def document(self) -> Document:
@@ -97,7 +99,9 @@ def build(options: Options) -> Result:
 
 def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Result:
     started = time.perf_counter()
+    clock = _Clock()
     config, styles, parsed = prepare(options)
+    clock.mark("read and parse")
     design = load_design(config.folder)
     output = (options.output or config.folder / "output").resolve()
     documents, written = [], []
@@ -111,10 +115,12 @@ def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Re
             for name in config.formats:
                 final = output / f"{stem}{EDITIONS[name].suffix}"
                 tasks.append((name, style.name, final, job))
+        clock.mark("citations")
         for (name, style_name, final, _job), detail in zip(
             tasks, write_all([(n, j, stage / f.name) for n, _s, f, j in tasks]), strict=True
         ):
             written.append(Written(name, style_name, final, detail))
+        clock.mark("editions")
         if options.check:
             problems = []
             for style in styles:
@@ -124,12 +130,27 @@ def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Re
                 problems += _checked_parity(staged_paths, config, design.sizes["footnote"])
             if problems:  # raised inside the stage: nothing is renamed into place
                 raise BuildError(problems)
+        clock.mark("parity check")
         failures = strict_failures()
         if failures:
             raise BuildError(dataclasses.replace(w, severity="error") for w in failures)
     findings = lint(parsed.bibliography, list(parsed.cited), styles[0], dt.date.today())
+    clock.mark("lint")
     seconds = time.perf_counter() - started
-    return Result(config, tuple(documents), tuple(written), seconds, tuple(findings))
+    return Result(config, tuple(documents), tuple(written), seconds, tuple(findings), clock.laps)
+
+
+class _Clock:
+    """Wall time per stage, for --verbose and the benchmark."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def mark(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps[stage] = self.laps.get(stage, 0.0) + now - self.last
+        self.last = now
 
 
 def _checked_parity(paths: dict[str, Path], config: Config, footnote: float) -> list[Problem]:

@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-cache", action="store_true", help="rebuild everything, ignoring .cache/")
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    p.add_argument("-v", "--verbose", action="store_true", help="also print each stage's time")
     return p
 
 
@@ -175,6 +176,9 @@ def run_build(argv: list[str]) -> int:
         print(f"built {count} edition{'s' * (count != 1)} in {result.seconds:.1f} s{checked}")
         if result.findings:
             print(f"bibliography: {summary(result.findings)} (build.py check lists them)")
+    if args.verbose:
+        for stage, seconds in result.timings.items():
+            print(f"  stage {stage:15} {seconds:6.2f} s")
     return 0
 
 
