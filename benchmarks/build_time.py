@@ -28,7 +28,7 @@ def timed(
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as out:
             started = time.perf_counter()
-            options = Options(folder=folder, formats=formats, styles=styles, output=Path(out))
+            options = Options(folder, formats=formats, styles=styles, output=Path(out), cache=False)
             result = build(options)
             times.append(time.perf_counter() - started)
             details = {w.format: w.detail for w in result.written}
