@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="rebuild everything, ignoring .cache/")
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
     p.add_argument("-v", "--verbose", action="store_true", help="also print each stage's time")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="rebuild on every save and serve the HTML edition on localhost with live reload",
+    )
+    p.add_argument("--port", type=int, default=8000, help="port for --watch (default 8000)")
     return p
 
 
@@ -145,6 +151,10 @@ def _on_sigterm_interrupt() -> signal.Handlers | None:
 def run_build(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     folder = args.folder.resolve()
+    if args.watch:
+        from press.watch import Watcher
+
+        return Watcher(folder, args.port, quiet=args.quiet).run()
     settings = [args.formats, args.styles, args.output and args.output.resolve(), args.strict]
     stamp = cache.fingerprint(folder, [*settings, args.no_check])
     if not args.no_cache and (done := cache.up_to_date(folder, stamp)):

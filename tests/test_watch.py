@@ -1,0 +1,55 @@
+"""Watch mode: a save rebuilds, the served page reloads, a broken build shows on the page."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import urllib.request
+from pathlib import Path
+
+from press.watch import Watcher
+from tests.conftest import ROOTS
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.read().decode("utf-8")
+
+
+def wait_until(watcher: Watcher, ready, seconds: float = 30) -> dict:  # type: ignore[no-untyped-def]
+    """Poll the status endpoint until ``ready(status, page)`` holds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status = json.loads(get(watcher.url + "__press/status"))
+        if status["version"] and ready(status, get(watcher.url)):
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"not ready within {seconds} s")
+
+
+def test_watch_rebuilds_and_serves(tmp_path: Path) -> None:
+    folder = tmp_path / "report"
+    shutil.copytree(ROOTS / "minimal", folder)
+    watcher = Watcher(folder, port=0, follow=False, quiet=True)
+    watcher.start()
+    try:
+        wait_until(watcher, lambda s, page: not s["problems"] and "Harbour Water" in page)
+        assert "/__press/status" in get(watcher.url)
+
+        outlook = folder / "content" / "02-outlook.md"
+        outlook.write_text(outlook.read_text().replace("stay low", "stay remarkably low"))
+        wait_until(watcher, lambda s, page: "stay remarkably low" in page)
+
+        findings = folder / "content" / "01-findings.md"
+        findings.write_text(findings.read_text().replace("[@okafor2021]", "[@okafor2012]"))
+        status = wait_until(watcher, lambda s, page: s["problems"])
+        assert "unknown citation key 'okafor2012'" in status["problems"][0]
+        page = get(watcher.url)
+        assert 'role="alert"' in page and "okafor2012" in page
+        assert "stay remarkably low" in page  # the last good edition stays on screen
+
+        findings.write_text(findings.read_text().replace("[@okafor2012]", "[@okafor2021]"))
+        wait_until(watcher, lambda s, page: not s["problems"] and 'role="alert"' not in page)
+    finally:
+        watcher.stop()
