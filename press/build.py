@@ -47,6 +47,8 @@ class Options:
     """Prove the editions agree before they replace the last ones; lint the bibliography."""
     cache: bool = True
     """Reuse the results of earlier builds (.cache/ in the report folder)."""
+    on_stage: Callable[[str, float], None] | None = None
+    """Told each stage's name and seconds as it ends (the CLI's live display)."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def build(options: Options) -> Result:
 
 def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Result:
     started = time.perf_counter()
-    clock = _Clock()
+    clock = _Clock(options.on_stage)
     config, styles, parsed = prepare(options)
     clock.mark("read and parse")
     design = load_design(config.folder)
@@ -143,14 +145,17 @@ def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Re
 class _Clock:
     """Wall time per stage, for --verbose and the benchmark."""
 
-    def __init__(self) -> None:
+    def __init__(self, listener: Callable[[str, float], None] | None = None) -> None:
         self.last = time.perf_counter()
         self.laps: dict[str, float] = {}
+        self.listener = listener
 
     def mark(self, stage: str) -> None:
         now = time.perf_counter()
         self.laps[stage] = self.laps.get(stage, 0.0) + now - self.last
         self.last = now
+        if self.listener:
+            self.listener(stage, self.laps[stage])
 
 
 def _checked_parity(paths: dict[str, Path], config: Config, footnote: float) -> list[Problem]:

@@ -174,7 +174,10 @@ def run_build(argv: list[str]) -> int:
         check=not args.no_check,
         cache=not args.no_cache,
     )
-    result = build(options)
+    if sys.stdout.isatty() and not args.quiet:
+        result = _with_live_display(options)
+    else:
+        result = build(options)
     cache.remember(folder, stamp, [w.path for w in result.written])
     if not args.quiet:
         titles = ", ".join(d.style.title for d in result.documents)
@@ -190,6 +193,27 @@ def run_build(argv: list[str]) -> int:
         for stage, seconds in result.timings.items():
             print(f"  stage {stage:15} {seconds:6.2f} s")
     return 0
+
+
+STAGES = ("read and parse", "citations", "editions", "parity check", "lint")
+
+
+def _with_live_display(options):  # type: ignore[no-untyped-def]
+    """The build with a live line of its stages on a terminal (rich)."""
+    from rich.console import Console
+
+    from press.build import build
+
+    console = Console(stderr=True)
+    done: list[str] = []
+    with console.status("read and parse") as status:
+
+        def update(stage: str, seconds: float) -> None:
+            done.append(f"{stage} {seconds:.1f} s")
+            following = STAGES[STAGES.index(stage) + 1] if stage in STAGES[:-1] else ""
+            status.update(" · ".join(done) + (f" · {following} ..." if following else ""))
+
+        return build(dataclasses.replace(options, on_stage=update))
 
 
 def run_clean(argv: list[str]) -> int:

@@ -68,3 +68,15 @@ def test_cache(tmp_path: Path, capsys) -> None:
     }
     assert main(["clean", str(folder)]) == 0
     assert not (folder / ".cache").exists()
+
+
+def test_stages_are_reported_as_they_end(tmp_path: Path) -> None:
+    from press.build import Options, build
+
+    seen: list[str] = []
+    result = build(
+        Options(ROOTS / "minimal", formats=["html"], output=tmp_path, cache=False,
+                on_stage=lambda stage, seconds: seen.append(stage))
+    )  # fmt: skip
+    assert seen == ["read and parse", "citations", "editions", "parity check", "lint"]
+    assert list(result.timings) == seen and all(s >= 0 for s in result.timings.values())
