@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from press import cache
+from press.bibliography import Bibliography, load_bibliography
 from press.check import parity
-from press.citations import Bibliography, Document, Parsed, load_bibliography, parse, resolve
+from press.citations import Document, Parsed, parse, resolve
 from press.config import Config, load_config
 from press.design import load_design
 from press.editions import EDITIONS, Job, write_all

@@ -15,7 +15,7 @@ from typing import Any
 
 from lxml import etree
 
-from press.citations import Bibliography
+from press.bibliography import Bibliography
 from press.errors import Problem, did_you_mean
 from press.styles import CSL_NS, Style
 
