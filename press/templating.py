@@ -20,10 +20,20 @@ from jinja2.sandbox import SandboxedEnvironment
 from press.errors import Problem
 
 
-def environment(folders: Sequence[Path], *, html: bool) -> jinja2.Environment:
-    """A sandboxed environment: templates come from the report, which is untrusted input."""
+def environment(
+    folders: Sequence[Path], *, html: bool, builtin: Path | None = None
+) -> jinja2.Environment:
+    """A sandboxed environment: templates come from the report, which is untrusted input.
+
+    With ``builtin``, its templates are also reachable as ``press/NAME``, so a report's own
+    ``web.html.j2`` can extend ``press/web.html.j2`` and override a single block.
+    """
+    loader: jinja2.BaseLoader = _Loader([str(f) for f in folders], html)
+    if builtin is not None:
+        prefixed = jinja2.PrefixLoader({"press": jinja2.FileSystemLoader(str(builtin))})
+        loader = jinja2.ChoiceLoader([loader, prefixed])
     env = SandboxedEnvironment(
-        loader=_Loader([str(f) for f in folders], html),
+        loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=html,
         keep_trailing_newline=True,

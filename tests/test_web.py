@@ -183,3 +183,19 @@ def test_numbered_sections_in_every_edition(copy_root, tmp_path) -> None:
     assert extract.from_docx(tmp_path / "briefing.docx").headings == headings
     pdf = extract.from_pdf(tmp_path / "briefing.pdf", footnote_size=8.5, margins_pt=(71, 71))
     assert pdf.headings == headings
+
+
+def test_a_report_overrides_one_block(copy_root, tmp_path) -> None:
+    from press.cli import main
+
+    folder = copy_root()
+    (folder / "templates").mkdir()
+    (folder / "templates" / "web.html.j2").write_text(
+        '{% extends "press/web.html.j2" %}\n'
+        '{% block footer %}<footer class="page-footer"><p>Harbour Board, {{ samples }} samples'
+        "</p></footer>{% endblock %}\n"
+    )
+    assert main([str(folder), "--format", "html", "--output", str(tmp_path), "-q"]) == 0
+    root = html.parse(str(tmp_path / "briefing.html")).getroot()
+    assert root.xpath("string(//footer)") == "Harbour Board, 128 samples"
+    assert root.xpath("count(//nav)") == 1 and root.xpath("count(//main)") == 1  # the rest kept

@@ -88,7 +88,7 @@ def render(job: Job, template: str, **context: Any) -> str:
     """Render a page template (the report's own ``templates/`` first) to HTML."""
     folder = job.config.folder
     dirs = resources.template_dirs(folder)
-    env = templating.environment(dirs, html=True)
+    env = templating.environment(dirs, html=True, builtin=resources.TOOL_ROOT / "templates")
     words = labels(job.config.language)
     values = {
         **report_values(job.config),
