@@ -174,10 +174,8 @@ def _checked_parity(paths: dict[str, Path], config: Config, footnote: float) -> 
 
 def print_margins(config: Config) -> tuple[float, float]:
     """Top and bottom page margins of the PDF edition, in points."""
-    from press.editions.wordpages import _margins
-
-    top, _right, bottom, _left = _margins(config.page.margins)
-    return top / 12700, bottom / 12700
+    top, _right, bottom, _left = config.page.margins_pt
+    return top, bottom
 
 
 @contextmanager

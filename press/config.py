@@ -23,6 +23,7 @@ FORMATS = ("pdf", "docx", "html")
 DEFAULT_LANGUAGE = "en-US"
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _OUTPUT = re.compile(r"^[\w][\w.-]*$")
+_LENGTH = re.compile(r"(\d+(?:\.\d+)?)(mm|cm|in|pt)")
 _MARGINS = re.compile(r"^(\d+(\.\d+)?(mm|cm|in|pt)\s*){1,4}$")
 
 
@@ -34,6 +35,17 @@ class PageSettings:
     margins: str = "25mm 22mm"
     numbers: str = "plain"
     furniture_on_cover: bool = False
+
+    @property
+    def margins_pt(self) -> tuple[float, float, float, float]:
+        """The margins (top, right, bottom, left) in points, read as CSS reads its shorthand."""
+        points = {"mm": 72 / 25.4, "cm": 720 / 25.4, "in": 72.0, "pt": 1.0}
+        values = [float(v) * points[u] for v, u in _LENGTH.findall(self.margins)]
+        top = values[0]
+        right = values[1] if len(values) > 1 else top
+        bottom = values[2] if len(values) > 2 else top
+        left = values[3] if len(values) > 3 else right
+        return top, right, bottom, left
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,6 @@ from press.editions.wordfonts import embed_fonts
 TITLE_STYLES = ("Title", "Subtitle", "Author", "Date", "Organisation")
 PAPER = {"a4": (Mm(210), Mm(297)), "a5": (Mm(148), Mm(210)),
          "letter": (Inches(8.5), Inches(11)), "legal": (Inches(8.5), Inches(14))}  # fmt: skip
-_LENGTH = re.compile(r"(\d+(?:\.\d+)?)(mm|cm|in|pt)")
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ def set_toc_pages(data: bytes, pages: dict[str, int]) -> bytes:
 
 
 def _page_setup(document: DocxDocument, config: Config) -> None:
-    top, right, bottom, left = _margins(config.page.margins)
+    top, right, bottom, left = (Pt(v) for v in config.page.margins_pt)
     width, height = PAPER[config.page.paper]
     for section in document.sections:
         section.page_width, section.page_height = width, height
@@ -244,20 +243,6 @@ def _text_width(document: DocxDocument) -> int:
     """The width between the margins, in twentieths of a point (tab positions)."""
     section = document.sections[0]
     return int((section.page_width - section.left_margin - section.right_margin) / 635)
-
-
-def _margins(css: str) -> tuple[Emu, Emu, Emu, Emu]:
-    values = [_length(v, u) for v, u in _LENGTH.findall(css)]
-    top = values[0]
-    right = values[1] if len(values) > 1 else top
-    bottom = values[2] if len(values) > 2 else top
-    left = values[3] if len(values) > 3 else right
-    return top, right, bottom, left
-
-
-def _length(value: str, unit: str) -> Emu:
-    number = float(value)
-    return {"mm": Mm, "cm": lambda v: Mm(v * 10), "in": Inches, "pt": Pt}[unit](number)
 
 
 def _element(tag: str, **attributes: str) -> etree._Element:
