@@ -28,8 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="build.py",
         description="Build the PDF, DOCX and HTML editions of a report.",
-        epilog="Other commands: 'build.py styles [WORD]' lists citation styles; "
-        "'build.py styles --preview NAME ...' compares styles on the report's own sources.",
+        epilog="Other commands: 'build.py check' proves the editions agree and lints the "
+        "bibliography; 'build.py styles [WORD]' lists citation styles; 'build.py styles "
+        "--preview NAME ...' compares styles on the report's own sources; 'build.py clean' "
+        "deletes the build cache.",
     )
     p.add_argument(
         "folder",
