@@ -28,7 +28,7 @@ from press.citations import Document, Parsed, parse, resolve
 from press.config import Config, load_config
 from press.design import load_design
 from press.editions import EDITIONS, Job, write_all
-from press.errors import BuildError, Problem, warning
+from press.errors import BuildError, Problem, captured, problems_in, warning
 from press.lint import lint
 from press.sources import load_sections
 from press.styles import Style, resolve_style
@@ -96,8 +96,8 @@ def prepare(options: Options) -> tuple[Config, list[Style], Parsed]:
 
 def build(options: Options) -> Result:
     folder = options.folder.resolve()
-    with _warnings() as warned, cache.using(cache.Cache(folder, options.cache)):
-        return _build(options, lambda: warned if options.strict else [])
+    with captured() as records, cache.using(cache.Cache(folder, options.cache)):
+        return _build(options, lambda: problems_in(records) if options.strict else [])
 
 
 def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Result:
@@ -176,24 +176,6 @@ def print_margins(config: Config) -> tuple[float, float]:
     """Top and bottom page margins of the PDF edition, in points."""
     top, _right, bottom, _left = config.page.margins_pt
     return top, bottom
-
-
-@contextmanager
-def _warnings() -> Iterator[list[Problem]]:
-    """Collect the warnings (Problems) the stages log while the block runs."""
-    seen: list[Problem] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if isinstance(record.msg, Problem):
-                seen.append(record.msg)
-
-    handler = Collect(level=logging.WARNING)
-    log.addHandler(handler)
-    try:
-        yield seen
-    finally:
-        log.removeHandler(handler)
 
 
 def citation_locale(config: Config, style: Style) -> str:

@@ -8,7 +8,9 @@ message [code]``, and exits non-zero. A traceback is only ever a bug in press.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -40,6 +42,36 @@ class BuildError(Exception):
 
     def __reduce__(self) -> tuple[type[BuildError], tuple[list[Problem]]]:
         return (BuildError, (self.problems,))  # so it crosses from a worker process intact
+
+
+@contextmanager
+def captured(name: str = "press", *, only_here: bool = False) -> Iterator[list[logging.LogRecord]]:
+    """What logger ``name`` records at warning level or above while the block runs.
+
+    With ``only_here`` the records go nowhere else (its other handlers are set aside).
+    """
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger(name)
+    handler = Collect(level=logging.WARNING)
+    saved = (list(logger.handlers), logger.propagate)
+    if only_here:
+        logger.handlers[:] = []
+        logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.handlers[:], logger.propagate = saved
+
+
+def problems_in(records: list[logging.LogRecord]) -> list[Problem]:
+    """The Problems among log records (press logs each warning as one)."""
+    return [r.msg for r in records if isinstance(r.msg, Problem)]
 
 
 def did_you_mean(word: str, choices: Iterable[str], n: int = 1) -> str:

@@ -204,3 +204,17 @@ def test_a_glyph_no_shipped_font_has_is_reported(copy_root, tmp_path, capsys) ->
     assert main([str(folder), "--format", "pdf", "--output", str(tmp_path), "-q"]) == 0
     err = capsys.readouterr().err
     assert "pdf edition: warning: no shipped font has a glyph for '\u2603' (U+2603)" in err
+
+
+def test_a_warning_from_a_parallel_writer_is_printed_once_and_strict_fails(
+    copy_root, tmp_path, capsys
+) -> None:
+    folder = copy_root()
+    outlook = folder / "content" / "02-outlook.md"
+    outlook.write_text(outlook.read_text().replace("Next steps", "Next steps \u2603"))
+    assert main([str(folder), "--output", str(tmp_path / "a"), "-q", "--no-cache"]) == 0
+    assert capsys.readouterr().err.count("[font.missing-glyph]") == 1  # from the PDF worker
+    assert main([str(folder), "--output", str(tmp_path / "b"), "--strict", "--no-cache"]) == 1
+    err = capsys.readouterr().err
+    assert "pdf edition: error: no shipped font has a glyph for '\u2603'" in err
+    assert not (tmp_path / "b").exists() or not list((tmp_path / "b").glob("*.pdf"))

@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -22,7 +23,7 @@ from press.citations import Document
 from press.config import Config
 from press.design import Design
 from press.editions.wordcheck import office
-from press.errors import Problem
+from press.errors import Problem, captured, problems_in
 from press.resources import TOOL_ROOT
 
 log = logging.getLogger("press")
@@ -76,33 +77,23 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[str]:
 
 def _write(name: str, job: Job, target: Path) -> tuple[str, list[Problem]]:
     """Write one edition, returning its detail and the warnings it logged."""
-    seen: list[Problem] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if isinstance(record.msg, Problem):
-                seen.append(record.msg)
-
     in_worker = multiprocessing.parent_process() is not None
-    handler = Collect(level=logging.WARNING)
-    if in_worker:
-        log.handlers[:] = [handler]
-        log.propagate = False
+    with captured(only_here=True) if in_worker else nullcontext([]) as records:
+        return _write_or_reuse(name, job, target), problems_in(records)
+
+
+def _write_or_reuse(name: str, job: Job, target: Path) -> str:
     store = cache.active()
     digest = cache.key("edition", name, job.document.ast, _settings_for(name, job.config),
                        repr(job.design), _report_resources(job.config), bool(office()))  # fmt: skip
     hit = store.get("editions", digest)
-    try:
-        if hit is not None:
-            detail, _, data = hit.partition(b"\n")
-            target.write_bytes(data)
-            return detail.decode() + " (cached)", []
-        detail = EDITIONS[name].write(job, target)
-        store.put("editions", digest, detail.encode() + b"\n" + target.read_bytes())
-        return detail, seen if in_worker else []
-    finally:
-        if in_worker:
-            log.removeHandler(handler)
+    if hit is not None:
+        detail, _, data = hit.partition(b"\n")
+        target.write_bytes(data)
+        return detail.decode() + " (cached)"
+    detail = EDITIONS[name].write(job, target)
+    store.put("editions", digest, detail.encode() + b"\n" + target.read_bytes())
+    return detail
 
 
 # The report.yaml sections an edition does not read, so changing them leaves it cached.

@@ -11,8 +11,6 @@ import logging
 import re
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ from press.config import PageSettings
 from press.design import file_url
 from press.editions import Job
 from press.editions.pages import Labels, contents, fragment, labels, render, stylesheet
-from press.errors import BuildError, Problem, warning
+from press.errors import BuildError, Problem, captured, warning
 
 log = logging.getLogger("press")
 MAX_DATA_URL = 64 * 1024 * 1024  # images are embedded as data: URLs; nothing else is that big
@@ -50,12 +48,12 @@ class PdfEdition:
         options: dict[str, Any] = {"pdf_tags": True}
         if config.pdf.standard:
             options["pdf_variant"] = f"pdf/{config.pdf.standard}"
-        with _weasyprint_warnings() as warnings:
+        with captured("weasyprint", only_here=True) as records:
             html = weasyprint.HTML(string=page, base_url=folder.as_uri() + "/", url_fetcher=fetcher)
             laid_out = html.render(**options)
             laid_out.write_pdf(target, **options)
-        for message in warnings:
-            log.warning(warning("pdf edition", None, message, "pdf.weasyprint"))
+        for record in records:
+            log.warning(warning("pdf edition", None, record.getMessage(), "pdf.weasyprint"))
         if fetcher.refused:
             raise BuildError(
                 Problem(
@@ -154,23 +152,3 @@ class LocalFetcher(weasyprint.URLFetcher):
                 return super().fetch(url, headers)
         self.refused.append(url)
         raise ValueError(f"not allowed: {url}")
-
-
-@contextmanager
-def _weasyprint_warnings() -> Iterator[list[str]]:
-    """Collect what WeasyPrint logs at warning level or above while the block runs."""
-    messages: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            messages.append(record.getMessage())
-
-    logger = logging.getLogger("weasyprint")
-    handler = Collect(level=logging.WARNING)
-    logger.addHandler(handler)
-    propagate, logger.propagate = logger.propagate, False
-    try:
-        yield messages
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
