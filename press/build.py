@@ -114,9 +114,8 @@ def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Re
             document = resolve(parsed, style, citation_locale(config, style))
             documents.append(document)
             job = Job(config, document, design)
-            stem = config.output if len(styles) == 1 else f"{config.output}-{style.name}"
             for name in config.formats:
-                final = output / f"{stem}{EDITIONS[name].suffix}"
+                final = output / f"{config.edition_stem(style.name)}{EDITIONS[name].suffix}"
                 tasks.append((name, style.name, final, job))
         clock.mark("citations")
         for (name, style_name, final, _job), detail in zip(

@@ -31,7 +31,7 @@ def check_report(folder: Path, output: Path | None = None) -> list[Problem]:
     footnote = load_design(config.folder).sizes["footnote"]
     problems: list[Problem] = []
     for style in styles:
-        stem = config.output if len(styles) == 1 else f"{config.output}-{style.name}"
+        stem = config.edition_stem(style.name)
         paths = {f: out / f"{stem}{EDITIONS[f].suffix}" for f in config.formats}
         missing = [p.name for p in paths.values() if not p.is_file()]
         if missing:
@@ -115,17 +115,11 @@ def _in_order_under(
 ) -> list[Problem]:
     """Each needle must appear in ``haystack`` after the one before it (line breaks ignored)."""
     problems = []
-    flat = extract.squash(haystack)
-    at = 0
-    for heading, needle in needles:
-        key = extract.squash(needle)
-        found = flat.find(key, at)
-        if found < 0:
-            where = f"under '{heading}': " if heading else ""
-            message = f"{where}{kind} missing from the {name}: {_short(needle)!r}"
-            problems.append(Problem(PLACE, None, message, "parity.missing"))
-        else:
-            at = found + len(key)
+    for index in extract.missing_in_order([n for _h, n in needles], haystack):
+        heading, needle = needles[index]
+        where = f"under '{heading}': " if heading else ""
+        message = f"{where}{kind} missing from the {name}: {_short(needle)!r}"
+        problems.append(Problem(PLACE, None, message, "parity.missing"))
     return problems
 
 

@@ -94,6 +94,11 @@ class Config:
     def language(self) -> str:
         return self.lang or DEFAULT_LANGUAGE
 
+    def edition_stem(self, style: str) -> str:
+        """Editions' file name without extension: ``output``, or ``output-STYLE`` when
+        several styles are built side by side."""
+        return self.output if len(self.citation_styles) == 1 else f"{self.output}-{style}"
+
     def rel(self, path: Path) -> str:
         """``path`` as shown to the user: relative to the report folder when inside it."""
         try:

@@ -51,6 +51,21 @@ def squash(text: str) -> str:
     return re.sub(r"[\s\-\u2010\u2011]+", "", text)
 
 
+def missing_in_order(needles: list[str], haystack: str) -> list[int]:
+    """Indices of the needles not found in ``haystack`` one after the other, ignoring the
+    line breaks, hyphens and spaces that layout adds (empty when all are there in order)."""
+    missing, at = [], 0
+    flat = squash(haystack)
+    for index, needle in enumerate(needles):
+        key = squash(needle)
+        found = flat.find(key, at)
+        if found < 0:
+            missing.append(index)
+        else:
+            at = found + len(key)
+    return missing
+
+
 def without_label(entry: str) -> str:
     """A bibliography entry without its number (``[1]``, ``1.``): the PDF draws labels apart."""
     return re.sub(r"^(\[\d+\]|\d+\.)\s*", "", entry)

@@ -8,7 +8,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from press.extract import squash
+from press.extract import missing_in_order
 from press.resources import TOOL_ROOT
 from tests.conftest import Built
 
@@ -22,15 +22,7 @@ def built(request: pytest.FixtureRequest) -> Built:
 
 def in_order(needles: list[str], haystack: str) -> list[str]:
     """The needles not found in ``haystack`` one after the other (empty when all are)."""
-    missing, at = [], 0
-    flat = squash(haystack)
-    for needle in needles:
-        found = flat.find(squash(needle), at)
-        if found < 0:
-            missing.append(needle)
-        else:
-            at = found + len(squash(needle))
-    return missing
+    return [needles[i] for i in missing_in_order(needles, haystack)]
 
 
 def test_three_editions_written(built: Built) -> None:
