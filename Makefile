@@ -4,6 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+CODE := build.py press tests benchmarks
 # Debian packages WeasyPrint needs: pango with its FreeType backend, and HarfBuzz for font subsetting.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 # Test-only tools: LibreOffice checks the Word edition (and fills its contents' page numbers
@@ -16,14 +17,12 @@ TEST_PACKAGES := libreoffice-writer-nogui chromium poppler-utils
 report: $(VENV)/.runtime system-deps
 	$(PY) build.py
 
-test: $(VENV)/.dev system-deps test-deps
-	$(PY) -m ruff check build.py press tests benchmarks
-	$(PY) -m ruff format --check build.py press tests benchmarks
+test: lint system-deps test-deps
 	$(PY) -m pytest
 
 lint: $(VENV)/.dev
-	$(PY) -m ruff check build.py press tests benchmarks
-	$(PY) -m ruff format --check build.py press tests benchmarks
+	$(PY) -m ruff check $(CODE)
+	$(PY) -m ruff format --check $(CODE)
 
 # Rewrite tests/golden/*.txt (citations and bibliography per style) after an intended change.
 golden: $(VENV)/.dev system-deps

@@ -10,11 +10,12 @@ import pytest
 
 from press import extract
 from press.build import Options, Result, build
+from press.config import load_config
 from press.design import load_design
 from press.resources import TOOL_ROOT
 
 ROOTS = Path(__file__).parent / "roots"
-PRINT_MARGIN_PT = 25 / 25.4 * 72  # styles/print.css: 25 mm top and bottom
+PRINT_MARGIN_PT = load_config(TOOL_ROOT).page.margins_pt[0]  # the embedded report's top margin
 
 
 @dataclass
@@ -32,13 +33,12 @@ def build_and_read(folder: Path, output: Path) -> Built:
     result = build(Options(folder=folder, output=output))
     paths = {w.format: w.path for w in result.written}
     footnote = load_design(folder).sizes["footnote"]
+    top, _right, bottom, _left = result.config.page.margins_pt
     return Built(
         result=result,
         html=extract.from_html(paths["html"]),
         docx=extract.from_docx(paths["docx"]),
-        pdf=extract.from_pdf(
-            paths["pdf"], footnote_size=footnote, margins_pt=(PRINT_MARGIN_PT, PRINT_MARGIN_PT)
-        ),
+        pdf=extract.from_pdf(paths["pdf"], footnote_size=footnote, margins_pt=(top, bottom)),
     )
 
 
