@@ -165,16 +165,10 @@ def _checked_parity(paths: dict[str, Path], config: Config, footnote: float) -> 
                                         for f, p in paths.items()))  # fmt: skip
     if store.get("parity", digest) is not None:
         return []
-    problems = parity(paths, footnote, print_margins(config))
+    problems = parity(paths, footnote, config.page.top_bottom_pt)
     if not problems:
         store.put("parity", digest, b"agree")
     return problems
-
-
-def print_margins(config: Config) -> tuple[float, float]:
-    """Top and bottom page margins of the PDF edition, in points."""
-    top, _right, bottom, _left = config.page.margins_pt
-    return top, bottom
 
 
 def citation_locale(config: Config, style: Style) -> str:

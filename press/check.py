@@ -21,7 +21,7 @@ def check_report(folder: Path, output: Path | None = None) -> list[Problem]:
     """Parity of the editions in the output folder, then the bibliography lint."""
     import datetime as dt
 
-    from press.build import Options, prepare, print_margins
+    from press.build import Options, prepare
     from press.design import load_design
     from press.editions import EDITIONS
     from press.lint import lint
@@ -37,7 +37,7 @@ def check_report(folder: Path, output: Path | None = None) -> list[Problem]:
         if missing:
             message = f"no {', '.join(missing)} in {out}: build the editions first"
             raise BuildError([Problem(PLACE, None, message, "check.not-built")])
-        problems += parity(paths, footnote, print_margins(config))
+        problems += parity(paths, footnote, config.page.top_bottom_pt)
     return problems + lint(parsed.bibliography, list(parsed.cited), styles[0], dt.date.today())
 
 

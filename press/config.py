@@ -47,6 +47,12 @@ class PageSettings:
         left = values[3] if len(values) > 3 else right
         return top, right, bottom, left
 
+    @property
+    def top_bottom_pt(self) -> tuple[float, float]:
+        """Top and bottom margins in points: where running heads and page numbers stand."""
+        top, _right, bottom, _left = self.margins_pt
+        return top, bottom
+
 
 @dataclass(frozen=True)
 class PdfSettings:

@@ -8,12 +8,18 @@ the cover and contents by the first bookmark.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import io
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree, html
+
+from press import cache
 
 _BODY_STYLES_NOT = (
     "Heading", "Title", "Subtitle", "Author", "Date", "Organisation", "Abstract", "Bibliography",
@@ -140,32 +146,89 @@ def from_pdf(path: Path, *, footnote_size: float, margins_pt: tuple[float, float
     """Text of the PDF edition after its cover and contents.
 
     ``footnote_size`` (pt) tells footnote text from body text; ``margins_pt``
-    (top, bottom) is where running heads and page numbers stand.
+    (top, bottom) is where running heads and page numbers stand. Read once per
+    file content: the result is kept in the build cache under the file's hash
+    (the chapter-parallel PDF writer stores it there from its chapters).
     """
+    data = path.read_bytes()
+    digest = _pdf_key(data, footnote_size, margins_pt)
+    hit = cache.active().get("pdf-text", digest)
+    if hit is not None:
+        return _text_from_json(hit)
+    headings, first, pages = read_pdf(data, footnote_size, margins_pt)
+    text = pdf_text(headings, [pages[first:]])
+    remember_pdf(data, footnote_size, margins_pt, text)
+    return text
+
+
+def remember_pdf(
+    data: bytes, footnote_size: float, margins_pt: tuple[float, float], text: EditionText
+) -> None:
+    """Record what :func:`from_pdf` reads from the PDF ``data``."""
+    payload = json.dumps(dataclasses.asdict(text)).encode()
+    cache.active().put("pdf-text", _pdf_key(data, footnote_size, margins_pt), payload)
+
+
+def _pdf_key(data: bytes, footnote_size: float, margins_pt: tuple[float, float]) -> str:
+    return cache.key("pdf-text", hashlib.sha256(data).hexdigest(), footnote_size, margins_pt)
+
+
+def _text_from_json(data: bytes) -> EditionText:
+    values = json.loads(data)
+    values["note_pages"] = [NotePage(**p) for p in values["note_pages"]]
+    return EditionText(**values)
+
+
+@dataclass
+class PdfPage:
+    """What one PDF page holds, sorted by :class:`_PageReader`."""
+
+    body: str
+    notes: str
+    calls: list[int]
+    markers: list[int]
+    images: list[int]
+    """Object numbers of the image XObjects the page draws."""
+
+
+def read_pdf(
+    data: bytes, footnote_size: float, margins_pt: tuple[float, float]
+) -> tuple[list[str], int, list[PdfPage]]:
+    """The PDF's bookmark titles, the page of its first bookmark, and every page's text."""
     from pypdf import PdfReader
 
-    reader = PdfReader(str(path))
+    reader = PdfReader(io.BytesIO(data))
     outline = [o for o in reader.outline if not isinstance(o, list)]
     first = reader.get_destination_page_number(outline[0]) if outline else 0
-    out = EditionText(headings=[clean(o.title) for o in _flatten(reader.outline)])
-    body: list[str] = []
-    notes: list[str] = []
-    for page in reader.pages[first:]:
+    headings = [clean(o.title) for o in _flatten(reader.outline)]
+    pages = []
+    for page in reader.pages:
         reading = _PageReader(float(page.mediabox.height), margins_pt, footnote_size)
         page.extract_text(visitor_text=reading.visit)
-        body += reading.body
-        notes += reading.notes
-        out.note_pages.append(NotePage(reading.calls, reading.markers))
-    out.body = "".join(body)
-    out.footnotes = ["".join(notes)] if notes else []
-    out.images = len(
-        {
-            getattr(ref, "idnum", id(ref))
-            for page in reader.pages[first:]
+        images = [
+            getattr(ref, "idnum", 0)
             for ref in page.get("/Resources", {}).get("/XObject", {}).values()
             if ref.get_object().get("/Subtype") == "/Image"
-        }
-    )
+        ]
+        pages.append(
+            # A page begins and ends a line whatever pypdf says: the same page reads
+            # the same alone (a chapter) and among others (the joined edition).
+            PdfPage("".join(reading.body).strip("\n"), "".join(reading.notes).strip("\n"),
+                    reading.calls, reading.markers, images)
+        )  # fmt: skip
+    return headings, first, pages
+
+
+def pdf_text(headings: list[str], parts: list[list[PdfPage]]) -> EditionText:
+    """The edition's text from its pages after the cover and contents, in files (``parts``)
+    whose image objects are counted apart."""
+    pages = [page for part in parts for page in part]
+    out = EditionText(headings=headings)
+    out.body = "\n".join(page.body for page in pages)
+    notes = "\n".join(page.notes for page in pages if page.notes)
+    out.footnotes = [notes] if notes else []
+    out.note_pages = [NotePage(page.calls, page.markers) for page in pages]
+    out.images = sum(len({i for page in part for i in page.images}) for part in parts)
     return out
 
 

@@ -12,11 +12,12 @@ import hashlib
 import logging
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from press import cache
 from press.citations import Document
@@ -27,6 +28,8 @@ from press.errors import Problem, captured, problems_in
 from press.resources import TOOL_ROOT
 
 log = logging.getLogger("press")
+T = TypeVar("T")
+_pool: ProcessPoolExecutor | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,9 @@ class Job:
 class Edition(Protocol):
     name: str
     suffix: str
+    splits: bool
+    """Whether the writer divides its own work with :func:`parallel` (it then runs in the
+    main process while the other writers run in the workers)."""
 
     def write(self, job: Job, target: Path) -> str:
         """Write the edition to ``target`` (a staging path; the caller renames it).
@@ -54,25 +60,40 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[str]:
     """Write editions (format, job, target) concurrently in worker processes; their details.
 
     The writers share nothing but the processed document they are given, so a cold
-    build costs little more than its slowest writer. Warnings logged in a worker are
-    logged again here; a problem in any of them fails the whole build.
+    build costs little more than its slowest writer. A writer that ``splits`` its work
+    (the PDF, by chapter) runs here and hands its pieces to the same workers. Warnings
+    logged in a worker are logged again here; a problem in any of them fails the build.
     """
-    workers = min(len(tasks), os.cpu_count() or 1)
-    if workers <= 1:
+    global _pool
+    if (os.cpu_count() or 1) <= 1:
         return [_write(*task)[0] for task in tasks]
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("fork"))
+    here = [i for i, (name, _job, _target) in enumerate(tasks) if EDITIONS[name].splits]
     try:
-        results = [future.result() for future in [pool.submit(_write, *task) for task in tasks]]
+        futures = {i: pool.submit(_write, *task) for i, task in enumerate(tasks) if i not in here}
+        _pool = pool
+        done = {i: _write(*tasks[i]) for i in here}
+        results = [done[i] if i in done else futures[i].result() for i in range(len(tasks))]
     except BaseException:
         for process in list(getattr(pool, "_processes", {}).values()):
             process.terminate()  # an interrupted or failed build stops every writer at once
         pool.shutdown(wait=True, cancel_futures=True)
         raise
+    finally:
+        _pool = None
     pool.shutdown()
     for _detail, warnings in results:
         for problem in warnings:
             log.warning(problem)
     return [detail for detail, _warnings in results]
+
+
+def parallel(function: Callable[..., T], calls: list[tuple[Any, ...]]) -> list[T]:
+    """``function(*args)`` for each of ``calls``, in the build's worker processes when a
+    writer running in the main process asks, else one after the other; results in order."""
+    if _pool is None:
+        return [function(*args) for args in calls]
+    return [future.result() for future in [_pool.submit(function, *args) for args in calls]]
 
 
 def _write(name: str, job: Job, target: Path) -> tuple[str, list[Problem]]:

@@ -22,6 +22,7 @@ TOC_DEPTH = 3
 
 class DocxEdition:
     name = "docx"
+    splits = False
     suffix = ".docx"
 
     def write(self, job: Job, target: Path) -> str:

@@ -21,6 +21,7 @@ ALWAYS = {chr(c) for c in range(0x20, 0x7F)} | set(
 
 class HtmlEdition:
     name = "html"
+    splits = False
     suffix = ".html"
 
     def write(self, job: Job, target: Path) -> str:

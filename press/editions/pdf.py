@@ -7,34 +7,38 @@ Its layout warnings are passed on to the user, not dropped.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import re
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import lxml.html
 import weasyprint
 
-from press import pandoc, resources
+from press import cache, extract, pandoc, resources
 from press.config import PageSettings
 from press.design import file_url
-from press.editions import Job
+from press.editions import Job, parallel, pdfparts
 from press.editions.pages import Labels, contents, fragment, labels, render, stylesheet
 from press.errors import BuildError, Problem, captured, warning
 
 log = logging.getLogger("press")
 MAX_DATA_URL = 64 * 1024 * 1024  # images are embedded as data: URLs; nothing else is that big
+Margins = tuple[float, float]
 
 
 class PdfEdition:
     name = "pdf"
+    splits = True
     suffix = ".pdf"
 
     def write(self, job: Job, target: Path) -> str:
         config = job.config
-        folder = config.folder
         blocks = breakable_urls(footnotes_in_place(job.document.blocks))
         body = fragment(job, blocks, place="pdf edition")
         css = job.design.font_faces(file_url) + stylesheet(job, "base.css", "print.css")
@@ -44,27 +48,120 @@ class PdfEdition:
         for char in job.design.missing_glyphs(_text_of(page)):
             message = f"no shipped font has a glyph for {char!r} (U+{ord(char):04X})"
             log.warning(warning("pdf edition", None, message, "font.missing-glyph"))
-        fetcher = LocalFetcher(resources.allowed_roots(folder))
         options: dict[str, Any] = {"pdf_tags": True}
         if config.pdf.standard:
             options["pdf_variant"] = f"pdf/{config.pdf.standard}"
-        with captured("weasyprint", only_here=True) as records:
-            html = weasyprint.HTML(string=page, base_url=folder.as_uri() + "/", url_fetcher=fetcher)
-            laid_out = html.render(**options)
-            laid_out.write_pdf(target, **options)
-        for record in records:
-            log.warning(warning("pdf edition", None, record.getMessage(), "pdf.weasyprint"))
-        if fetcher.refused:
-            raise BuildError(
-                Problem(
-                    "pdf edition",
-                    None,
-                    f"refused to read {url}: outside the report folder",
-                    "asset.outside",
-                )
-                for url in fetcher.refused
+        reading = (job.design.sizes["footnote"], config.page.top_bottom_pt)
+        parts = pdfparts.split(page)
+        if parts is None:
+            whole = _reported(lay_out(page, config.folder, options, None))
+            target.write_bytes(whole.pdf)
+            return f"{whole.pages} pages"
+        return _write_in_parts(parts, config.folder, options, reading, target)
+
+
+@dataclass
+class Laid:
+    """One laid-out page of HTML: its PDF, what a reader finds on each page, its anchors."""
+
+    pdf: bytes
+    pages: int
+    text: list[extract.PdfPage]
+    """Each page's text (when asked for)."""
+    anchors: dict[str, int]
+    """Page (from 0) of each anchor."""
+    warnings: list[str]
+    refused: list[str]
+    cached: bool = False
+
+
+def lay_out(
+    page: str, folder: Path, options: dict[str, Any], reading: tuple[float, Margins] | None
+) -> Laid:
+    """``page`` laid out by WeasyPrint, reading only allowed files; cached under its hash.
+
+    ``reading`` (footnote size, top and bottom margins) asks for each page's text too.
+    """
+    store = cache.active()
+    digest = cache.key("pdf-layout", page, folder.as_posix(), options, reading)
+    hit = store.get("pdf-layout", digest)
+    if hit is not None:
+        header, _, data = hit.partition(b"\n")
+        values = json.loads(header)
+        values["text"] = [extract.PdfPage(**p) for p in values["text"]]
+        return Laid(pdf=data, cached=True, **values)
+    fetcher = LocalFetcher(resources.allowed_roots(folder))
+    with captured("weasyprint", only_here=True) as records:
+        html = weasyprint.HTML(string=page, base_url=folder.as_uri() + "/", url_fetcher=fetcher)
+        document = html.render(**options)
+        data = document.write_pdf(**options)
+    anchors = {name: i for i, p in reversed(list(enumerate(document.pages))) for name in p.anchors}
+    text = extract.read_pdf(data, *reading)[2] if reading else []
+    laid = Laid(data, len(document.pages), text, anchors,
+                [r.getMessage() for r in records], fetcher.refused)  # fmt: skip
+    if not laid.refused:
+        values = dataclasses.asdict(laid)
+        del values["pdf"], values["cached"]
+        store.put("pdf-layout", digest, json.dumps(values).encode() + b"\n" + data)
+    return laid
+
+
+def _write_in_parts(
+    parts: pdfparts.Split,
+    folder: Path,
+    options: dict[str, Any],
+    reading: tuple[float, Margins],
+    target: Path,
+) -> str:
+    """Chapters laid out in parallel; then the front with its contents' page numbers and the
+    sheets of running heads, until the front's length is the one its numbers assumed."""
+    chapters = [_reported(c) for c in parallel(lay_out, [(c.html, folder, options, reading)
+                                                          for c in parts.chapters])]  # fmt: skip
+    counts = [c.pages for c in chapters]
+    front_pages = 1 + max(1, sum(len(c.anchors) for c in chapters) // 400)
+    for _attempt in range(4):
+        numbers: dict[str, int] = {}
+        start = front_pages
+        for chapter in chapters:
+            for name, page in chapter.anchors.items():
+                numbers.setdefault(name, start + page + 1)
+            start += chapter.pages
+        sheets = pdfparts.furniture(parts, front_pages, counts)
+        front, furniture = parallel(lay_out, [(parts.front(numbers), folder, options, reading),
+                                              (sheets, folder, {}, None)])  # fmt: skip
+        _reported(front)
+        _reported(furniture)
+        if front.pages == front_pages:
+            break
+        front_pages = front.pages
+    joined = pdfparts.join(front.pdf, [c.pdf for c in chapters], furniture.pdf)
+    target.write_bytes(joined.pdf)
+    texts, at = [], 0
+    for part in [front.text, *[c.text for c in chapters]]:
+        texts.append(part[max(0, joined.first - at) :])
+        at += len(part)
+    edition = extract.pdf_text([extract.clean(h) for h in joined.headings], texts)
+    extract.remember_pdf(joined.pdf, *reading, edition)
+    new = sum(not c.cached for c in chapters)
+    return (
+        f"{front.pages + sum(counts)} pages, {len(chapters)} chapters laid out in parallel"
+        f" ({new} new, {len(chapters) - new} from the cache)"
+    )
+
+
+def _reported(laid: Laid) -> Laid:
+    """Pass on the layout's warnings; refuse it if it tried to read outside the folder."""
+    for message in laid.warnings:
+        log.warning(warning("pdf edition", None, message, "pdf.weasyprint"))
+    if laid.refused:
+        raise BuildError(
+            Problem(
+                "pdf edition", None, f"refused to read {url}: outside the report folder",
+                "asset.outside",
             )
-        return f"{len(laid_out.pages)} pages"
+            for url in laid.refused
+        )  # fmt: skip
+    return laid
 
 
 def page_css(settings: PageSettings, words: Labels) -> str:

@@ -1,0 +1,373 @@
+"""Chapter-parallel PDF: the print page cut into parts laid out apart, then joined.
+
+:func:`split` cuts the print page into a front part (everything before ``<main>``:
+cover and contents) and one part per top-level section, each a whole HTML page with
+the same head, so the parts can be laid out in parallel and each cached on its own.
+Links between parts are written as ``press-xref:`` links (WeasyPrint would drop a
+link to an anchor it cannot see); the footnote counter of each part starts where the
+previous part's notes end. Running heads and page numbers are left out of the parts:
+:func:`furniture` writes a page of empty sheets that carry only them, laid out with
+the same ``@page`` rules, and :func:`join` draws each sheet over its page as a
+pagination artifact, so page numbers run on across the parts however long each is.
+
+:func:`join` puts the parts together with pikepdf: pages, tag trees (their parent
+tree keys renumbered), named destinations, bookmarks, and the cross-part links,
+which become links to named destinations.
+
+Used only when every chapter begins a new page (``h1 { break-before: page }``);
+otherwise the PDF is laid out in one piece.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import lxml.html
+import pikepdf
+import tinycss2
+from lxml import etree
+
+XREF = "press-xref:"
+MARGIN_BOXES = (
+    "top-left-corner", "top-left", "top-center", "top-right", "top-right-corner",
+    "right-top", "right-middle", "right-bottom", "bottom-right-corner", "bottom-right",
+    "bottom-center", "bottom-left", "bottom-left-corner", "left-bottom", "left-middle", "left-top",
+)  # fmt: skip
+NO_FURNITURE = (
+    "@page { " + " ".join(f"@{box} {{ content: none !important; }}" for box in MARGIN_BOXES) + " }"
+)
+NUMBERED_TOC = 'nav.toc a[data-page]::after { content: leader(".") attr(data-page); }'
+SHEETS_ONLY = (
+    "@page { background: none !important; border: none !important; }"
+    " html, body { background: none !important; margin: 0 !important; padding: 0 !important; }"
+)
+
+
+@dataclass(frozen=True)
+class Chapter:
+    html: str
+    title: str
+    """Its running head: the text of its first ``h1`` ("" for text before the first)."""
+
+
+@dataclass(frozen=True)
+class Split:
+    chapters: list[Chapter]
+    front: Callable[[dict[str, int]], str]
+    """The front part's HTML, given the page number of each anchor its contents list."""
+    title: str
+    """The cover's title (the running head's left half)."""
+    cover: bool
+    sheets_head: str
+    """``<head>`` of the page, for the sheets that carry running heads and page numbers."""
+    lang: str
+
+
+def split(page: str) -> Split | None:
+    """The print page in parts, or None when chapters do not each begin a new page (or
+    there is only one)."""
+    root = lxml.html.document_fromstring(page)
+    body = root.find("body")
+    main = body.find("main") if body is not None else None
+    if body is None or main is None or not chapters_break(_css_of(root)):
+        return None
+    groups: list[list[etree._Element]] = []
+    for child in main:
+        if not groups or (child.tag == "section" and "level1" in child.classes):
+            groups.append([])
+        groups[-1].append(child)
+    if len(groups) < 2:
+        return None
+    children = list(body)
+    before = children[: children.index(main)]
+    after = children[children.index(main) + 1 :]
+    groups[-1] += after
+    for element in children:
+        body.remove(element)
+    for element in list(main):
+        main.remove(element)
+    for part in [before, *groups]:
+        _mark_outside_links(part)
+    head = root.find("head")
+    sheets_head = lxml.html.tostring(head, encoding="unicode")
+    _add_style(head, NO_FURNITURE)
+    chapters, notes = [], 0
+    for group in groups:
+        inside, outside = [e for e in group if e not in after], [e for e in group if e in after]
+        if notes:
+            main.set("style", f"counter-reset: footnote {notes}")
+        main.extend(inside)
+        body.append(main)
+        body.extend(outside)
+        chapters.append(Chapter(_html(root), _first_heading(inside)))
+        for element in list(body):
+            body.remove(element)
+        for element in inside:
+            main.remove(element)
+        main.attrib.pop("style", None)
+        notes += sum(len(e.find_class("footnote")) for e in inside)
+    titles = [t.text_content().strip() for e in before for t in e.find_class("title")]
+    return Split(
+        chapters=chapters,
+        front=_front_page(root, before),
+        title=titles[0] if titles else "",
+        cover=bool(before) and "cover" in before[0].classes,
+        sheets_head=sheets_head,
+        lang=root.get("lang", ""),
+    )
+
+
+def chapters_break(css: str) -> bool:
+    """Whether the last rule for ``h1`` (or a top-level section) breaks the page before it."""
+    value = None
+    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+        if rule.type != "qualified-rule":
+            continue
+        if not re.search(r"(^|[\s,>+~])h1\b|\.level1\b", tinycss2.serialize(rule.prelude)):
+            continue
+        for declaration in tinycss2.parse_declaration_list(
+            rule.content, skip_comments=True, skip_whitespace=True
+        ):
+            if declaration.type == "declaration" and declaration.lower_name in (
+                "break-before",
+                "page-break-before",
+            ):
+                value = tinycss2.serialize(declaration.value).strip().lower()
+    return value in ("page", "always")
+
+
+def furniture(split: Split, front_pages: int, chapter_pages: list[int]) -> str:
+    """A page of empty sheets, one per page of the joined PDF, carrying its running head."""
+    sheets = []
+    for index in range(front_pages):
+        strings = f"report-title {_css_string(split.title)}, chapter ''" if index == 0 else ""
+        named = "page: cover;" if index == 0 and split.cover else ""
+        sheets.append((named, strings))
+    for chapter, count in zip(split.chapters, chapter_pages, strict=True):
+        sheets += [("", f"chapter {_css_string(chapter.title)}")] * count
+    styles = [
+        ("break-before: page; " if i else "") + named + (f"string-set: {s}" if s else "")
+        for i, (named, s) in enumerate(sheets)
+    ]
+    divs = "".join(f'<div style="{html.escape(style)}"></div>' for style in styles)
+    head = split.sheets_head.replace("</head>", f"<style>{SHEETS_ONLY}</style></head>", 1)
+    return f'<!DOCTYPE html><html lang="{split.lang}">{head}<body>{divs}</body></html>'
+
+
+@dataclass(frozen=True)
+class Joined:
+    pdf: bytes
+    headings: list[str]
+    """Bookmark titles in order, as a reader of the outline sees them."""
+    first: int
+    """The page of the first bookmark (where the report's body begins)."""
+
+
+def join(front: bytes, chapters: list[bytes], sheets: bytes) -> Joined:
+    """One PDF from the front part, the chapters and the sheets of running heads."""
+    out = pikepdf.open(io.BytesIO(front))
+    tree = out.Root.get("/StructTreeRoot")
+    nums = tree.ParentTree.Nums if tree is not None else None
+    next_key = _next_key(nums) if nums is not None else 0
+    names = _dests(out, {p.obj.objgen: p for p in out.pages})
+    items: list[pikepdf.OutlineItem] = []
+    for data in chapters:
+        part = pikepdf.open(io.BytesIO(data))
+        start = len(out.pages)
+        out.pages.extend(part.pages)
+        new_pages = {p.obj.objgen: out.pages[start + i] for i, p in enumerate(part.pages)}
+        index_of = {p.obj.objgen: start + i for i, p in enumerate(part.pages)}
+        if tree is not None and nums is not None and "/StructTreeRoot" in part.Root:
+            next_key = _join_tags(out, tree, nums, part, start, next_key)
+        names += _dests(part, new_pages)
+        with part.open_outline() as outline:
+            items += [_moved(item, index_of) for item in outline.root]
+    _link_across(out)
+    if names:
+        names.sort(key=lambda pair: bytes(pair[0]))
+        if "/Names" not in out.Root:
+            out.Root.Names = pikepdf.Dictionary()
+        flat = [value for pair in names for value in pair]
+        out.Root.Names.Dests = pikepdf.Dictionary(Names=pikepdf.Array(flat))
+    with out.open_outline() as outline:
+        outline.root.extend(items)
+        flat_items = list(_walk(outline.root))
+    headings = [item.title for item in flat_items]
+    first = _page_index(out, flat_items[0]) if flat_items else 0
+    _draw_sheets(out, pikepdf.open(io.BytesIO(sheets)))
+    buffer = io.BytesIO()
+    out.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return Joined(buffer.getvalue(), headings, first)
+
+
+def _join_tags(
+    out: pikepdf.Pdf,
+    tree: pikepdf.Dictionary,
+    nums: pikepdf.Array,
+    part: pikepdf.Pdf,
+    start: int,
+    next_key: int,
+) -> int:
+    """Adopt ``part``'s tag tree, its parent tree keys moved past ``next_key``; the next key."""
+    copied = out.copy_foreign(part.Root.StructTreeRoot)
+    pairs = list(copied.ParentTree.Nums)
+    for key, value in zip(pairs[::2], pairs[1::2], strict=True):
+        nums.append(int(key) + next_key)
+        nums.append(value)
+    for page in out.pages[start:]:
+        if "/StructParents" in page.obj:
+            page.obj.StructParents = int(page.obj.StructParents) + next_key
+        for annotation in page.obj.get("/Annots", []):
+            if "/StructParent" in annotation:
+                annotation.StructParent = int(annotation.StructParent) + next_key
+    document = tree.K[0]
+    for child in copied.K[0].K:
+        child.P = document
+        document.K.append(child)
+    return next_key + _next_key(copied.ParentTree.Nums)
+
+
+def _next_key(nums: pikepdf.Array) -> int:
+    keys = [int(k) for k in list(nums)[::2]]
+    return max(keys) + 1 if keys else 0
+
+
+def _dests(
+    pdf: pikepdf.Pdf, pages: dict[tuple[int, int], pikepdf.Page]
+) -> list[tuple[pikepdf.String, pikepdf.Array]]:
+    """The named destinations of ``pdf``, pointing at the joined PDF's ``pages``."""
+    found = []
+    dests = pdf.Root.get("/Names", {}).get("/Dests")
+    if dests is None:
+        return found
+    flat = list(dests.Names)
+    for name, dest in zip(flat[::2], flat[1::2], strict=True):
+        page = pages.get(dest[0].objgen)
+        if page is not None:
+            found.append((pikepdf.String(bytes(name)), pikepdf.Array([page.obj, *list(dest)[1:]])))
+    return found
+
+
+def _moved(item: pikepdf.OutlineItem, index_of: dict[tuple[int, int], int]) -> pikepdf.OutlineItem:
+    """A part's bookmark, pointing at the same place in the joined PDF."""
+    dest = item.destination
+    if not isinstance(dest, pikepdf.Array):
+        raise RuntimeError(f"bookmark {item.title!r} has no destination")
+    moved = pikepdf.OutlineItem(
+        item.title,
+        index_of[dest[0].objgen],
+        "XYZ",
+        left=float(dest[2]),
+        top=float(dest[3]),
+    )
+    moved.is_closed = item.is_closed
+    moved.children.extend(_moved(child, index_of) for child in item.children)
+    return moved
+
+
+def _walk(items: list[pikepdf.OutlineItem]) -> list[pikepdf.OutlineItem]:
+    found = []
+    for item in items:
+        found.append(item)
+        found += _walk(item.children)
+    return found
+
+
+def _page_index(pdf: pikepdf.Pdf, item: pikepdf.OutlineItem) -> int:
+    if isinstance(item.destination, int):
+        return item.destination
+    target = item.destination[0].objgen
+    return next(i for i, page in enumerate(pdf.pages) if page.obj.objgen == target)
+
+
+def _link_across(pdf: pikepdf.Pdf) -> None:
+    """Links written as ``press-xref:NAME`` become links to the named destination."""
+    for page in pdf.pages:
+        for annotation in page.obj.get("/Annots", []):
+            action = annotation.get("/A")
+            if action is None or action.get("/S") != "/URI":
+                continue
+            uri = bytes(action.URI).decode("utf-8", "replace")
+            if uri.startswith(XREF):
+                name = uri[len(XREF) :]
+                del annotation["/A"]
+                annotation.Dest = pikepdf.String(name)
+                annotation.Contents = pikepdf.String(name)
+
+
+def _draw_sheets(pdf: pikepdf.Pdf, sheets: pikepdf.Pdf) -> None:
+    """Draw each sheet (running heads, page numbers) over its page, as a pagination artifact."""
+    if len(sheets.pages) != len(pdf.pages):
+        raise RuntimeError(f"{len(sheets.pages)} sheets for {len(pdf.pages)} pages")
+    before = pdf.make_stream(b"q\n")
+    after = pdf.make_stream(b"Q\n/Artifact <</Type /Pagination>> BDC\nq /PressSheet Do Q\nEMC\n")
+    for page, sheet in zip(pdf.pages, sheets.pages, strict=True):
+        form = pdf.copy_foreign(sheets.make_indirect(sheet.as_form_xobject()))
+        resources = pikepdf.Dictionary(dict(page.obj.get("/Resources", {}).items()))
+        xobjects = pikepdf.Dictionary(dict(resources.get("/XObject", {}).items()))
+        xobjects.PressSheet = form
+        resources.XObject = xobjects
+        page.obj.Resources = resources
+        contents = page.obj.Contents
+        drawn = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+        page.obj.Contents = pikepdf.Array([before, *drawn, after])
+
+
+def _mark_outside_links(elements: list[etree._Element]) -> None:
+    """Links to anchors outside this part become ``press-xref:`` links."""
+    ids = {i for element in elements for i in element.xpath("descendant-or-self::*/@id")}
+    for element in elements:
+        for link in element.xpath("descendant-or-self::a[starts-with(@href, '#')]"):
+            target = link.get("href")[1:]
+            if target and target not in ids:
+                link.set("href", XREF + target)
+
+
+def _front_page(
+    root: etree._Element, before: list[etree._Element]
+) -> Callable[[dict[str, int]], str]:
+    front = lxml.html.document_fromstring(_html(root))
+    body = front.find("body")
+    body.extend(before)
+    _add_style(front.find("head"), NUMBERED_TOC)
+    links = front.xpath(f"//nav[contains(@class, 'toc')]//a[starts-with(@href, '{XREF}')]")
+
+    def html(pages: dict[str, int]) -> str:
+        for link in links:
+            number = pages.get(link.get("href")[len(XREF) :])
+            if number is None:
+                link.attrib.pop("data-page", None)
+            else:
+                link.set("data-page", str(number))
+        return _html(front)
+
+    return html
+
+
+def _first_heading(elements: list[etree._Element]) -> str:
+    for element in elements:
+        for heading in element.xpath("descendant-or-self::h1"):
+            return re.sub(r"\s+", " ", heading.text_content()).strip()
+    return ""
+
+
+def _css_of(root: etree._Element) -> str:
+    return "\n".join(style.text or "" for style in root.iter("style"))
+
+
+def _add_style(head: etree._Element, css: str) -> None:
+    style = etree.SubElement(head, "style")
+    style.text = css
+
+
+def _css_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\A ")
+    return f'"{escaped}"'
+
+
+def _html(element: etree._Element) -> str:
+    return lxml.html.tostring(element, encoding="unicode", doctype="<!DOCTYPE html>")

@@ -1,0 +1,158 @@
+"""Chapter-parallel PDF: each chapter laid out on its own, in parallel, then joined.
+
+What a reader must not notice: page numbers, running heads, contents, bookmarks, links
+and tags run on across the joins as in a PDF laid out in one piece. What an editor
+must notice: an edit lays out the edited chapter again, not the others.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pikepdf
+import pytest
+from pypdf import PdfReader
+
+from press import cache, extract
+from press.cli import main
+from press.editions.pdfparts import chapters_break
+from press.resources import TOOL_ROOT
+from tests.conftest import PRINT_MARGIN_PT, Built
+from tests.test_pdf import margin_text, outline
+
+
+def pdf_detail(folder: Path, capsys, *args: str) -> str:  # type: ignore[no-untyped-def]
+    assert main([str(folder), "--format", "pdf", "--no-check", *args]) == 0
+    return next(line for line in capsys.readouterr().out.splitlines() if line.startswith("  pdf"))
+
+
+def test_the_report_is_laid_out_by_chapter(report: Built) -> None:
+    detail = next(w.detail for w in report.result.written if w.format == "pdf")
+    assert "8 chapters laid out in parallel" in detail
+
+
+def test_links_reach_their_targets_across_chapters(report: Built) -> None:
+    pdf = pikepdf.open(report.path("pdf"))
+    index = {page.obj.objgen: i for i, page in enumerate(pdf.pages)}
+    flat = list(pdf.Root.Names.Dests.Names)
+    pairs = zip(flat[::2], flat[1::2], strict=True)
+    dests = {str(name): index[dest[0].objgen] for name, dest in pairs}
+    links = []  # (page the link is on, page it leads to, anchor)
+    for number, page in enumerate(pdf.pages):
+        for annotation in page.obj.get("/Annots", []):
+            if "/Dest" in annotation:
+                name = str(annotation.Dest)
+                assert name in dests, f"link on page {number + 1} to a missing anchor {name}"
+                links.append((number, dests[name], name))
+            else:
+                assert not str(annotation.A.URI).startswith("press-xref:")
+    references = next(page for level, title, page in outline(PdfReader(report.path("pdf")))
+                      if title == "References") - 1  # fmt: skip
+    citations = [link for link in links if link[2].startswith("ref-")]
+    assert len(citations) > 100
+    assert all(source < references <= target for source, target, _ in citations)
+    # The contents link to every heading, on the page its bookmark names.
+    marks = outline(PdfReader(report.path("pdf")))
+    contents = {name: target + 1 for source, target, name in links if source == 1}  # in order
+    assert list(contents.values()) == [p for _, _, p in marks]
+
+
+def test_one_tag_tree_over_all_chapters(report: Built) -> None:
+    pdf = pikepdf.open(report.path("pdf"))
+    tree = pdf.Root.StructTreeRoot
+    keys = [int(k) for k in list(tree.ParentTree.Nums)[::2]]
+    assert keys == sorted(set(keys))
+    used = [int(page.obj.StructParents) for page in pdf.pages]
+    used += [int(a.StructParent) for p in pdf.pages for a in p.obj.get("/Annots", [])]
+    assert sorted(used) == keys  # every page and link has its own entry, none left over
+    pages = {page.obj.objgen for page in pdf.pages}
+    kinds = set()
+
+    def walk(element: pikepdf.Object) -> None:
+        if "/Pg" in element:
+            assert element.Pg.objgen in pages
+        kinds.add(str(element.S))
+        for kid in element.get("/K", []) if isinstance(element.get("/K"), pikepdf.Array) else []:
+            if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+                assert kid.P.objgen == element.objgen
+                walk(kid)
+
+    walk(tree.K[0])
+    assert {"/Document", "/H1", "/H2", "/P", "/Link"} <= kinds
+
+
+def test_the_text_read_from_the_chapters_is_what_the_file_holds(copy_root, tmp_path) -> None:
+    folder = copy_root("embedded")
+    assert main([str(folder), "--format", "pdf,html", "-q", "--output", str(tmp_path)]) == 0
+    path = tmp_path / "north-korea-missile-tests.pdf"
+    margins = (PRINT_MARGIN_PT, PRINT_MARGIN_PT)
+    with cache.using(cache.Cache(folder)) as store:
+        assert store.get("pdf-text", extract._pdf_key(path.read_bytes(), 8.5, margins))
+        remembered = extract.from_pdf(path, footnote_size=8.5, margins_pt=margins)
+    assert remembered == extract.from_pdf(path, footnote_size=8.5, margins_pt=margins)  # afresh
+    assert remembered.headings[0] == "Motivations and History of the Missile Programme"
+
+
+def test_an_edit_lays_out_its_chapter_only(copy_root, capsys) -> None:
+    folder = copy_root("embedded")
+    assert "(8 new, 0 from the cache)" in pdf_detail(folder, capsys)
+    section = folder / "content" / "05-escalation-and-diplomacy.md"
+    section.write_text(section.read_text().replace("North Korea", "the DPRK", 1))
+    assert "(1 new, 7 from the cache)" in pdf_detail(folder, capsys)
+
+
+def test_a_chapter_grown_by_pages_moves_the_numbers_after_it(copy_root, capsys) -> None:
+    folder = copy_root("embedded")
+    pdf_detail(folder, capsys)
+    before = len(PdfReader(folder / "output" / "north-korea-missile-tests.pdf").pages)
+    section = sorted((folder / "content").glob("02-*.md"))[0]
+    section.write_text(section.read_text() + "\n\nA long added paragraph. " * 120 + "\n")
+    assert "(1 new, 7 from the cache)" in pdf_detail(folder, capsys)
+    reader = PdfReader(folder / "output" / "north-korea-missile-tests.pdf")
+    assert len(reader.pages) > before
+    for number, page in enumerate(reader.pages[1:], start=2):
+        assert margin_text(page)[1] == str(number)
+    marks = outline(reader)
+    toc = reader.pages[1].extract_text()
+    for _, title, page in marks:
+        assert f"{title}" in toc and toc.split(title, 1)[1].split("\n")[0].endswith(str(page))
+
+
+def test_one_piece_when_chapters_do_not_begin_pages(copy_root, capsys) -> None:
+    folder = copy_root("embedded")
+    (folder / "styles").mkdir()
+    css = (TOOL_ROOT / "styles" / "print.css").read_text() + "\nh1 { break-before: auto; }\n"
+    (folder / "styles" / "print.css").write_text(css)
+    detail = pdf_detail(folder, capsys)
+    assert detail.endswith(" pages")  # laid out in one piece
+    reader = PdfReader(folder / "output" / "north-korea-missile-tests.pdf")
+    marks = outline(reader)
+    assert len({page for level, _, page in marks if level == 1}) < 8  # chapters share pages
+    assert margin_text(reader.pages[-1])[1] == str(len(reader.pages))
+
+
+@pytest.mark.parametrize(
+    ("css", "breaks"),
+    [
+        ("h1 { break-before: page; }", True),
+        ("h1 { break-before: page; } h1 { break-before: auto; }", False),
+        ("section.level1 { page-break-before: always; }", True),
+        ("h1 { break-before: right; }", False),  # a blank page may be wanted: one piece
+        ("h2 { break-before: page; }", False),
+        ("", False),
+    ],
+)
+def test_chapter_breaks_are_read_from_the_css(css: str, breaks: bool) -> None:
+    assert chapters_break(css) is breaks
+
+
+def test_running_heads_may_hold_quotes(copy_root, capsys) -> None:
+    folder = copy_root()
+    section = folder / "content" / "02-outlook.md"
+    lines = section.read_text().splitlines()
+    lines[0] = '# The "Outlook" \\\\ next'
+    section.write_text("\n".join(lines) + "\n")
+    pdf_detail(folder, capsys)
+    reader = PdfReader(folder / "output" / "briefing.pdf")
+    heads = [margin_text(page)[0] for page in reader.pages]
+    assert any(head.endswith("The “Outlook” \\ next") for head in heads), heads
