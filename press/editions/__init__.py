@@ -12,6 +12,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
@@ -67,7 +68,9 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[str]:
     global _pool
     if (os.cpu_count() or 1) <= 1:
         return [_write(*task)[0] for task in tasks]
-    pool = ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(
+        os.cpu_count(), mp_context=multiprocessing.get_context("fork"), initializer=_worker_signals
+    )
     here = [i for i, (name, _job, _target) in enumerate(tasks) if EDITIONS[name].splits]
     try:
         futures = {i: pool.submit(_write, *task) for i, task in enumerate(tasks) if i not in here}
@@ -86,6 +89,12 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[str]:
         for problem in warnings:
             log.warning(problem)
     return [detail for detail, _warnings in results]
+
+
+def _worker_signals() -> None:
+    """Workers leave Ctrl-C to the main process, which stops them with SIGTERM."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def parallel(function: Callable[..., T], calls: list[tuple[Any, ...]]) -> list[T]:

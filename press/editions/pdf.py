@@ -113,12 +113,15 @@ def _write_in_parts(
     reading: tuple[float, Margins],
     target: Path,
 ) -> str:
-    """Chapters laid out in parallel; then the front with its contents' page numbers and the
-    sheets of running heads, until the front's length is the one its numbers assumed."""
-    chapters = [_reported(c) for c in parallel(lay_out, [(c.html, folder, options, reading)
-                                                          for c in parts.chapters])]  # fmt: skip
-    counts = [c.pages for c in chapters]
-    front_pages = 1 + max(1, sum(len(c.anchors) for c in chapters) // 400)
+    """Chapters laid out in parallel, and with them the front with placeholder page numbers
+    (its length); then the front with its numbers and the sheets of running heads (again
+    if the numbers changed the front's length); then the parts joined."""
+    placeholder = parts.front(dict.fromkeys(parts.toc_targets, 8888))
+    calls = [(placeholder, folder, options, None)]
+    calls += [(chapter.html, folder, options, reading) for chapter in parts.chapters]
+    guess, *chapters = [_reported(laid) for laid in parallel(lay_out, calls)]
+    counts = [chapter.pages for chapter in chapters]
+    front_pages = guess.pages
     for _attempt in range(4):
         numbers: dict[str, int] = {}
         start = front_pages
@@ -127,20 +130,19 @@ def _write_in_parts(
                 numbers.setdefault(name, start + page + 1)
             start += chapter.pages
         sheets = pdfparts.furniture(parts, front_pages, counts)
-        front, furniture = parallel(lay_out, [(parts.front(numbers), folder, options, reading),
-                                              (sheets, folder, {}, None)])  # fmt: skip
-        _reported(front)
-        _reported(furniture)
+        final = [(parts.front(numbers), folder, options, None), (sheets, folder, {}, None)]
+        front, furniture = [_reported(laid) for laid in parallel(lay_out, final)]
         if front.pages == front_pages:
             break
         front_pages = front.pages
     joined = pdfparts.join(front.pdf, [c.pdf for c in chapters], furniture.pdf)
     target.write_bytes(joined.pdf)
-    texts, at = [], 0
-    for part in [front.text, *[c.text for c in chapters]]:
-        texts.append(part[max(0, joined.first - at) :])
-        at += len(part)
-    edition = extract.pdf_text([extract.clean(h) for h in joined.headings], texts)
+    if joined.first < front.pages:  # the front has bookmarks: its text is the report's too
+        front_text = extract.read_pdf(front.pdf, *reading)[2]
+    else:
+        front_text = [extract.PdfPage("", "", [], [], [])] * front.pages
+    pages = [*front_text, *[page for chapter in chapters for page in chapter.text]]
+    edition = extract.pdf_text([extract.clean(h) for h in joined.headings], pages[joined.first :])
     extract.remember_pdf(joined.pdf, *reading, edition)
     new = sum(not c.cached for c in chapters)
     return (

@@ -63,6 +63,8 @@ class Split:
     """The cover's title (the running head's left half)."""
     cover: bool
     sheets_head: str
+    toc_targets: list[str]
+    """The anchors the contents link to."""
     """``<head>`` of the page, for the sheets that carry running heads and page numbers."""
     lang: str
 
@@ -111,9 +113,11 @@ def split(page: str) -> Split | None:
         main.attrib.pop("style", None)
         notes += sum(len(e.find_class("footnote")) for e in inside)
     titles = [t.text_content().strip() for e in before for t in e.find_class("title")]
+    front, targets = _front_page(root, before)
     return Split(
         chapters=chapters,
-        front=_front_page(root, before),
+        front=front,
+        toc_targets=targets,
         title=titles[0] if titles else "",
         cover=bool(before) and "cover" in before[0].classes,
         sheets_head=sheets_head,
@@ -329,7 +333,7 @@ def _mark_outside_links(elements: list[etree._Element]) -> None:
 
 def _front_page(
     root: etree._Element, before: list[etree._Element]
-) -> Callable[[dict[str, int]], str]:
+) -> tuple[Callable[[dict[str, int]], str], list[str]]:
     front = lxml.html.document_fromstring(_html(root))
     body = front.find("body")
     body.extend(before)
@@ -345,7 +349,7 @@ def _front_page(
                 link.set("data-page", str(number))
         return _html(front)
 
-    return html
+    return html, [link.get("href")[len(XREF) :] for link in links]
 
 
 def _first_heading(elements: list[etree._Element]) -> str:
