@@ -19,6 +19,7 @@ from typing import Any
 
 import lxml.html
 import weasyprint
+from weasyprint.text.fonts import FontConfiguration
 
 from press import cache, extract, pandoc, resources
 from press.config import PageSettings
@@ -76,14 +77,21 @@ class Laid:
 
 
 def lay_out(
-    page: str, folder: Path, options: dict[str, Any], reading: tuple[float, Margins] | None
+    page: str,
+    folder: Path,
+    options: dict[str, Any],
+    reading: tuple[float, Margins] | None,
+    css: str = "",
+    write: bool = True,
 ) -> Laid:
     """``page`` laid out by WeasyPrint, reading only allowed files; cached under its hash.
 
-    ``reading`` (footnote size, top and bottom margins) asks for each page's text too.
+    ``reading`` (footnote size, top and bottom margins) asks for each page's text too;
+    ``css`` is a stylesheet kept parsed, with its fonts loaded, for the next page;
+    without ``write``, only the pages are counted (no PDF).
     """
     store = cache.active()
-    digest = cache.key("pdf-layout", page, folder.as_posix(), options, reading)
+    digest = cache.key("pdf-layout", page, folder.as_posix(), options, reading, css, write)
     hit = store.get("pdf-layout", digest)
     if hit is not None:
         header, _, data = hit.partition(b"\n")
@@ -92,11 +100,16 @@ def lay_out(
         return Laid(pdf=data, cached=True, **values)
     fetcher = LocalFetcher(resources.allowed_roots(folder))
     with captured("weasyprint", only_here=True) as records:
+        shared: dict[str, Any] = {}
+        if css:
+            sheet, fonts, refused = _stylesheet(css, folder)
+            shared = {"stylesheets": [sheet], "font_config": fonts}
+            fetcher.refused += refused
         html = weasyprint.HTML(string=page, base_url=folder.as_uri() + "/", url_fetcher=fetcher)
-        document = html.render(**options)
-        data = document.write_pdf(**options)
+        document = html.render(**options, **shared)
+        data = document.write_pdf(**options) if write else b""
     anchors = {name: i for i, p in reversed(list(enumerate(document.pages))) for name in p.anchors}
-    text = extract.read_pdf(data, *reading)[2] if reading else []
+    text = extract.read_pdf(data, *reading)[2] if reading and write else []
     laid = Laid(data, len(document.pages), text, anchors,
                 [r.getMessage() for r in records], fetcher.refused)  # fmt: skip
     if not laid.refused:
@@ -104,6 +117,23 @@ def lay_out(
         del values["pdf"], values["cached"]
         store.put("pdf-layout", digest, json.dumps(values).encode() + b"\n" + data)
     return laid
+
+
+_STYLESHEETS: dict[tuple[str, str], tuple[weasyprint.CSS, FontConfiguration, list[str]]] = {}
+
+
+def _stylesheet(css: str, folder: Path) -> tuple[weasyprint.CSS, FontConfiguration, list[str]]:
+    """``css`` parsed, its fonts loaded, once per process and build (not once per chapter:
+    that took two thirds of a short chapter's layout); the URLs it was refused."""
+    key = (css, folder.as_posix())
+    if key not in _STYLESHEETS:
+        fetcher = LocalFetcher(resources.allowed_roots(folder))
+        fonts = FontConfiguration()
+        sheet = weasyprint.CSS(
+            string=css, base_url=folder.as_uri() + "/", url_fetcher=fetcher, font_config=fonts
+        )
+        _STYLESHEETS[key] = (sheet, fonts, fetcher.refused)
+    return _STYLESHEETS[key]
 
 
 def _write_in_parts(
@@ -117,9 +147,12 @@ def _write_in_parts(
     (its length); then the front with its numbers and the sheets of running heads (again
     if the numbers changed the front's length); then the parts joined."""
     placeholder = parts.front(dict.fromkeys(parts.toc_targets, 8888))
-    calls = [(placeholder, folder, options, None)]
-    calls += [(chapter.html, folder, options, reading) for chapter in parts.chapters]
-    guess, *chapters = [_reported(laid) for laid in parallel(lay_out, calls)]
+    calls = [(placeholder, folder, options, None, "", False)]
+    calls += [(chapter.html, folder, options, reading, parts.css) for chapter in parts.chapters]
+    try:
+        guess, *chapters = [_reported(laid) for laid in parallel(lay_out, calls)]
+    finally:
+        _STYLESHEETS.clear()  # when laid out here, not in workers: a later build may differ
     counts = [chapter.pages for chapter in chapters]
     front_pages = guess.pages
     for _attempt in range(4):

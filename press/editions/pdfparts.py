@@ -57,6 +57,8 @@ class Chapter:
 @dataclass(frozen=True)
 class Split:
     chapters: list[Chapter]
+    css: str
+    """The chapters' stylesheet, left out of their HTML: parsed once per worker process."""
     front: Callable[[dict[str, int]], str]
     """The front part's HTML, given the page number of each anchor its contents list."""
     title: str
@@ -97,6 +99,9 @@ def split(page: str) -> Split | None:
     head = root.find("head")
     sheets_head = lxml.html.tostring(head, encoding="unicode")
     _add_style(head, NO_FURNITURE)
+    styles = [s for s in head.iter("style")]  # given to each chapter as a parsed stylesheet
+    for style in styles:
+        head.remove(style)
     chapters, notes = [], 0
     for group in groups:
         inside, outside = [e for e in group if e not in after], [e for e in group if e in after]
@@ -113,9 +118,11 @@ def split(page: str) -> Split | None:
         main.attrib.pop("style", None)
         notes += sum(len(e.find_class("footnote")) for e in inside)
     titles = [t.text_content().strip() for e in before for t in e.find_class("title")]
+    head.extend(styles)
     front, targets = _front_page(root, before)
     return Split(
         chapters=chapters,
+        css="\n".join(style.text or "" for style in styles),
         front=front,
         toc_targets=targets,
         title=titles[0] if titles else "",
