@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/run.py [--scales 1,10,50] [--runs 3] [--kinds copies,distinct]
 
 For each scale and kind it times, as separate processes (median wall time of --runs, peak
-memory of the largest process): a cold build, a no-op rebuild, a one-paragraph edit, a
-one-citation edit, a style switch, and the naive pipeline (one pandoc --citeproc run per
-format, serial, WeasyPrint on pandoc's HTML). Per-stage times come from `build.py -v`.
+resident memory of the whole process tree): a cold build, a no-op rebuild, a one-paragraph
+edit, a one-citation edit, a style switch, the naive pipeline (one pandoc --citeproc run per
+format, serial, WeasyPrint on pandoc's HTML) and WeasyPrint alone on the PDF edition's print
+HTML in one piece. Per-stage and per-edition times come from `build.py -v`.
 
 Kinds: `copies` repeats every section and cites the same 46 sources (citation disambiguation
 at its worst); `distinct` gives each copy its own sources (different ids, authors, titles).
@@ -60,29 +61,70 @@ def make_report(target: Path, scale: int, kind: str) -> None:
     )
 
 
-# Runs a command and reports the peak resident memory of its largest process (kB).
-PEAK = (
-    "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
-    "print('PEAK', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
-    "sys.exit(code)"
-)
-
-
 def timed(command: list[str], cwd: Path) -> tuple[float, float, str]:
-    """Wall seconds, peak MiB of the largest process, and what it printed."""
+    """Wall seconds, peak MiB of the whole process tree (the build, its workers, pandoc and
+    LibreOffice together, sampled every 20 ms), and what it printed."""
     started = time.perf_counter()
-    done = subprocess.run(
-        [PYTHON, "-c", PEAK, *command], cwd=cwd, capture_output=True, text=True, check=False
-    )
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{done.stderr[-2000:]}")
-    peak = int(re.findall(r"PEAK (\d+)", done.stderr)[-1]) / 1024
-    return seconds, peak, done.stdout
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err, text=True)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, tree_rss(process.pid))
+            time.sleep(0.02)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        if process.returncode != 0:
+            raise SystemExit(f"failed: {' '.join(command)}\n{err.read()[-2000:]}")
+        return seconds, peak / 1024, out.read()
+
+
+def tree_rss(root: int) -> int:
+    """Resident kB of ``root`` and all its descendants, from /proc."""
+    parents, rss = {}, {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+        except OSError:
+            continue
+        pid = int(status.parent.name)
+        parents[pid] = int(fields.get("PPid", "0"))
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack += [child for child, parent in parents.items() if parent == pid]
+    return total
 
 
 def stages(printed: str) -> dict[str, float]:
-    return {m[1].strip(): float(m[2]) for m in re.finditer(r"stage (.+?)\s+([\d.]+) s", printed)}
+    """Per-stage seconds, and each edition's (``pdf``, ...) from ``build.py -v``."""
+    pattern = r"(?:stage|edition) (.+?)\s+([\d.]+) s"
+    return {m[1].strip(): float(m[2]) for m in re.finditer(pattern, printed)}
+
+
+def weasyprint_alone(report: Path, out: Path) -> list[str]:
+    """WeasyPrint on the print HTML of the PDF edition, in one piece: the target's yardstick."""
+    page = out / "print.html"
+    script = (
+        "import sys; from pathlib import Path; "
+        "from press.build import Options, prepare, citation_locale; "
+        "from press.citations import resolve; from press.design import load_design; "
+        "from press.editions import Job; from press.editions import pdf; "
+        f"config, styles, parsed = prepare(Options(folder=Path({str(report)!r}))); "
+        "doc = resolve(parsed, styles[0], citation_locale(config, styles[0])); "
+        "job = Job(config, doc, load_design(config.folder)); "
+        f"Path({str(page)!r}).write_text(pdf.print_page(job))"
+    )
+    subprocess.run([PYTHON, "-c", script], cwd=ROOT, check=True)
+    run = (
+        f"import weasyprint; weasyprint.HTML(filename={str(page)!r}, base_url="
+        f"{report.as_uri() + '/'!r}).write_pdf({str(out / 'alone.pdf')!r}, pdf_tags=True)"
+    )
+    return [PYTHON, "-c", run]
 
 
 def naive(report: Path, out: Path) -> list[str]:
@@ -147,6 +189,7 @@ def scenario(report: Path, runs: int) -> dict[str, dict[str, object]]:
     measure("style switch", cold, [*build, "--style", "ieee", "--output", str(report / "ieee")])
     with tempfile.TemporaryDirectory() as out:
         measure("naive pipeline", None, naive(report, Path(out)))
+        measure("weasyprint alone", None, weasyprint_alone(report, Path(out)))
     return results
 
 
@@ -166,6 +209,9 @@ def main() -> None:
                 results = scenario(report, args.runs)
             print(f"\nx{scale} ({kind})")
             naive_wall = float(results["naive pipeline"]["wall"])  # type: ignore[arg-type]
+            alone = float(results["weasyprint alone"]["wall"])  # type: ignore[arg-type]
+            cold = float(results["cold build"]["wall"])  # type: ignore[arg-type]
+            print(f"  cold build / WeasyPrint alone on the print HTML: {cold / alone:.2f}")
             for name, row in results.items():
                 wall = float(row["wall"])  # type: ignore[arg-type]
                 detail = "  ".join(f"{k} {v:.2f}" for k, v in row["stages"].items())  # type: ignore[union-attr]

@@ -58,6 +58,8 @@ class Written:
     style: str
     path: Path
     detail: str
+    seconds: float = 0.0
+    """How long writing it took (the editions are written side by side)."""
 
 
 @dataclass(frozen=True)
@@ -118,10 +120,10 @@ def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Re
                 final = output / f"{config.edition_stem(style.name)}{EDITIONS[name].suffix}"
                 tasks.append((name, style.name, final, job))
         clock.mark("citations")
-        for (name, style_name, final, _job), detail in zip(
+        for (name, style_name, final, _job), (detail, seconds) in zip(
             tasks, write_all([(n, j, stage / f.name) for n, _s, f, j in tasks]), strict=True
         ):
-            written.append(Written(name, style_name, final, detail))
+            written.append(Written(name, style_name, final, detail, seconds))
         clock.mark("editions")
         if options.check:
             problems = []

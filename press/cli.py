@@ -194,6 +194,8 @@ def run_build(argv: list[str]) -> int:
     if args.verbose:
         for stage, seconds in result.timings.items():
             print(f"  stage {stage:15} {seconds:6.2f} s")
+        for item in result.written:
+            print(f"    edition {item.format:7} {item.seconds:6.2f} s  ({item.style})")
     return 0
 
 

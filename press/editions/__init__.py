@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
@@ -57,8 +58,9 @@ class Edition(Protocol):
         ...
 
 
-def write_all(tasks: list[tuple[str, Job, Path]]) -> list[str]:
-    """Write editions (format, job, target) concurrently in worker processes; their details.
+def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
+    """Write editions (format, job, target) concurrently in worker processes; their details
+    and the seconds each took.
 
     The writers share nothing but the processed document they are given, so a cold
     build costs little more than its slowest writer. A writer that ``splits`` its work
@@ -67,7 +69,7 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[str]:
     """
     global _pool
     if (os.cpu_count() or 1) <= 1:
-        return [_write(*task)[0] for task in tasks]
+        return [_write(*task)[::2] for task in tasks]
     pool = ProcessPoolExecutor(
         os.cpu_count(), mp_context=multiprocessing.get_context("fork"), initializer=_worker_signals
     )
@@ -85,10 +87,10 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[str]:
     finally:
         _pool = None
     pool.shutdown()
-    for _detail, warnings in results:
+    for _detail, warnings, _seconds in results:
         for problem in warnings:
             log.warning(problem)
-    return [detail for detail, _warnings in results]
+    return [(detail, seconds) for detail, _warnings, seconds in results]
 
 
 def _worker_signals() -> None:
@@ -105,11 +107,13 @@ def parallel(function: Callable[..., T], calls: list[tuple[Any, ...]]) -> list[T
     return [future.result() for future in [_pool.submit(function, *args) for args in calls]]
 
 
-def _write(name: str, job: Job, target: Path) -> tuple[str, list[Problem]]:
-    """Write one edition, returning its detail and the warnings it logged."""
+def _write(name: str, job: Job, target: Path) -> tuple[str, list[Problem], float]:
+    """Write one edition, returning its detail, the warnings it logged and its seconds."""
+    started = time.perf_counter()
     in_worker = multiprocessing.parent_process() is not None
     with captured(only_here=True) if in_worker else nullcontext([]) as records:
-        return _write_or_reuse(name, job, target), problems_in(records)
+        detail = _write_or_reuse(name, job, target)
+    return detail, problems_in(records), time.perf_counter() - started
 
 
 def _write_or_reuse(name: str, job: Job, target: Path) -> str:

@@ -40,12 +40,7 @@ class PdfEdition:
 
     def write(self, job: Job, target: Path) -> str:
         config = job.config
-        blocks = breakable_urls(footnotes_in_place(job.document.blocks))
-        body = fragment(job, blocks, place="pdf edition")
-        css = job.design.font_faces(file_url) + stylesheet(job, "base.css", "print.css")
-        css += page_css(config.page, labels(config.language))
-        toc = contents(job.document.blocks, config.pdf.toc_depth)
-        page = render(job, "print.html.j2", body=body, toc=toc, css=css)
+        page = print_page(job)
         for char in job.design.missing_glyphs(_text_of(page)):
             message = f"no shipped font has a glyph for {char!r} (U+{ord(char):04X})"
             log.warning(warning("pdf edition", None, message, "font.missing-glyph"))
@@ -59,6 +54,17 @@ class PdfEdition:
             target.write_bytes(whole.pdf)
             return f"{whole.pages} pages"
         return _write_in_parts(parts, config.folder, options, reading, target)
+
+
+def print_page(job: Job) -> str:
+    """The whole report as one HTML page for print: cover, contents, chapters, print CSS."""
+    config = job.config
+    blocks = breakable_urls(footnotes_in_place(job.document.blocks))
+    body = fragment(job, blocks, place="pdf edition")
+    css = job.design.font_faces(file_url) + stylesheet(job, "base.css", "print.css")
+    css += page_css(config.page, labels(config.language))
+    toc = contents(job.document.blocks, config.pdf.toc_depth)
+    return render(job, "print.html.j2", body=body, toc=toc, css=css)
 
 
 @dataclass
