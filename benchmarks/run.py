@@ -63,14 +63,15 @@ def make_report(target: Path, scale: int, kind: str) -> None:
 
 def timed(command: list[str], cwd: Path) -> tuple[float, float, str]:
     """Wall seconds, peak MiB of the whole process tree (the build, its workers, pandoc and
-    LibreOffice together, sampled every 20 ms), and what it printed."""
+    LibreOffice together, sampled every 0.1 s; proportional set size, so the pages forked
+    workers share with the main process count once), and what it printed."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err, text=True)
         peak = 0
         while process.poll() is None:
             peak = max(peak, tree_rss(process.pid))
-            time.sleep(0.02)
+            time.sleep(0.1)
         seconds = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
@@ -80,22 +81,21 @@ def timed(command: list[str], cwd: Path) -> tuple[float, float, str]:
 
 
 def tree_rss(root: int) -> int:
-    """Resident kB of ``root`` and all its descendants, from /proc."""
-    parents, rss = {}, {}
-    for status in Path("/proc").glob("[0-9]*/status"):
+    """Proportional resident kB of ``root`` and all its descendants, from /proc."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = dict(
-                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
-            )
-        except OSError:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
             continue
-        pid = int(status.parent.name)
-        parents[pid] = int(fields.get("PPid", "0"))
-        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
     total, stack = 0, [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            total += int(re.search(r"^Pss:\s+(\d+)", rollup, re.M)[1])  # type: ignore[index]
+        except (OSError, TypeError):
+            pass
         stack += [child for child, parent in parents.items() if parent == pid]
     return total
 
