@@ -15,7 +15,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +32,8 @@ from press.resources import TOOL_ROOT
 log = logging.getLogger("press")
 T = TypeVar("T")
 _pool: ProcessPoolExecutor | None = None
+_then: Callable[[], None] | None = None
+"""What to queue once a splitting writer has queued its first pieces."""
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,12 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
 
     The writers share nothing but the processed document they are given, so a cold
     build costs little more than its slowest writer. A writer that ``splits`` its work
-    (the PDF, by chapter) runs here and hands its pieces to the same workers. Warnings
-    logged in a worker are logged again here; a problem in any of them fails the build.
+    (the PDF, by chapter) runs here and hands its pieces to the same workers; the other
+    writers join the queue behind its first pieces, so the pieces come first and the
+    splitting writer's own last steps overlap the others. Warnings logged in a worker are
+    logged again here; a problem in any of them fails the build.
     """
-    global _pool
+    global _pool, _then
     if (os.cpu_count() or 1) <= 1:
         return [_write(*task)[::2] for task in tasks]
     pool = ProcessPoolExecutor(
@@ -75,9 +79,16 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
     )
     here = [i for i, (name, _job, _target) in enumerate(tasks) if EDITIONS[name].splits]
     try:
-        futures = {i: pool.submit(_write, *task) for i, task in enumerate(tasks) if i not in here}
-        _pool = pool
+        futures: dict[int, Future[tuple[str, list[Problem], float]]] = {}
+
+        def submit_the_others() -> None:
+            for i, task in enumerate(tasks):
+                if i not in here and i not in futures:
+                    futures[i] = pool.submit(_write, *task)
+
+        _pool, _then = pool, submit_the_others
         done = {i: _write(*tasks[i]) for i in here}
+        submit_the_others()  # if no writer split its work (all cached, say)
         results = [done[i] if i in done else futures[i].result() for i in range(len(tasks))]
     except BaseException:
         for process in list(getattr(pool, "_processes", {}).values()):
@@ -85,7 +96,7 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:
-        _pool = None
+        _pool = _then = None
     pool.shutdown()
     for _detail, warnings, _seconds in results:
         for problem in warnings:
@@ -102,9 +113,14 @@ def _worker_signals() -> None:
 def parallel(function: Callable[..., T], calls: list[tuple[Any, ...]]) -> list[T]:
     """``function(*args)`` for each of ``calls``, in the build's worker processes when a
     writer running in the main process asks, else one after the other; results in order."""
+    global _then
     if _pool is None:
         return [function(*args) for args in calls]
-    return [future.result() for future in [_pool.submit(function, *args) for args in calls]]
+    futures = [_pool.submit(function, *args) for args in calls]
+    if _then is not None:
+        _then, then = None, _then
+        then()
+    return [future.result() for future in futures]
 
 
 def _write(name: str, job: Job, target: Path) -> tuple[str, list[Problem], float]:

@@ -50,7 +50,7 @@ class PdfEdition:
         reading = (job.design.sizes["footnote"], config.page.top_bottom_pt)
         parts = pdfparts.split(page)
         if parts is None:
-            whole = _reported(lay_out(page, config.folder, options, None))
+            whole = _reported(parallel(lay_out, [(page, config.folder, options, None)])[0])
             target.write_bytes(whole.pdf)
             return f"{whole.pages} pages"
         return _write_in_parts(parts, config.folder, options, reading, target)
@@ -169,8 +169,9 @@ def _write_in_parts(
                 numbers.setdefault(name, start + page + 1)
             start += chapter.pages
         sheets = pdfparts.furniture(parts, front_pages, counts)
-        final = [(parts.front(numbers), folder, options, None), (sheets, folder, {}, None)]
-        front, furniture = [_reported(laid) for laid in parallel(lay_out, final)]
+        # Here, not in the workers: they are busy with the other editions by now.
+        front = _reported(lay_out(parts.front(numbers), folder, options, None))
+        furniture = _reported(lay_out(sheets, folder, {}, None))
         if front.pages == front_pages:
             break
         front_pages = front.pages
