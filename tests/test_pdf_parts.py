@@ -156,3 +156,15 @@ def test_running_heads_may_hold_quotes(copy_root, capsys) -> None:
     reader = PdfReader(folder / "output" / "briefing.pdf")
     heads = [margin_text(page)[0] for page in reader.pages]
     assert any(head.endswith("The “Outlook” \\ next") for head in heads), heads
+
+
+def test_a_link_to_no_anchor_is_reported_as_in_one_piece(copy_root, capsys) -> None:
+    folder = copy_root()
+    section = folder / "content" / "02-outlook.md"
+    section.write_text(section.read_text() + "\nSee [the annex](#annex).\n")
+    assert main([str(folder), "--format", "pdf", "--no-check"]) == 0
+    assert "No anchor #annex for internal URI reference [pdf.weasyprint]" in capsys.readouterr().err
+    pdf = pikepdf.open(folder / "output" / "briefing.pdf")
+    for page in pdf.pages:
+        for annotation in page.obj.get("/Annots", []):
+            assert "press-xref" not in str(annotation.get("/A", {}).get("/URI", ""))

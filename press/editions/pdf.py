@@ -156,7 +156,9 @@ def _write_in_parts(
     calls = [(placeholder, folder, options, None, "", False)]
     calls += [(chapter.html, folder, options, reading, parts.css) for chapter in parts.chapters]
     try:
-        guess, *chapters = [_reported(laid) for laid in parallel(lay_out, calls)]
+        guess, *chapters = parallel(lay_out, calls)
+        _reported(dataclasses.replace(guess, warnings=[]))  # the final front says them
+        chapters = [_reported(chapter) for chapter in chapters]
     finally:
         _STYLESHEETS.clear()  # when laid out here, not in workers: a later build may differ
     counts = [chapter.pages for chapter in chapters]
@@ -176,6 +178,9 @@ def _write_in_parts(
             break
         front_pages = front.pages
     joined = pdfparts.join(front.pdf, [c.pdf for c in chapters], furniture.pdf)
+    for name in joined.unknown:  # what WeasyPrint says of such a link in one piece
+        log.warning(warning("pdf edition", None, f"No anchor #{name} for internal URI reference",
+                            "pdf.weasyprint"))  # fmt: skip
     target.write_bytes(joined.pdf)
     if joined.first < front.pages:  # the front has bookmarks: its text is the report's too
         front_text = extract.read_pdf(front.pdf, *reading)[2]

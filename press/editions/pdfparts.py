@@ -65,9 +65,9 @@ class Split:
     """The cover's title (the running head's left half)."""
     cover: bool
     sheets_head: str
+    """``<head>`` of the page, for the sheets that carry running heads and page numbers."""
     toc_targets: list[str]
     """The anchors the contents link to."""
-    """``<head>`` of the page, for the sheets that carry running heads and page numbers."""
     lang: str
 
 
@@ -176,6 +176,8 @@ class Joined:
     """Bookmark titles in order, as a reader of the outline sees them."""
     first: int
     """The page of the first bookmark (where the report's body begins)."""
+    unknown: list[str]
+    """Anchors that links point to and no part has (those links are left inert)."""
 
 
 def join(front: bytes, chapters: list[bytes], sheets: bytes) -> Joined:
@@ -197,7 +199,7 @@ def join(front: bytes, chapters: list[bytes], sheets: bytes) -> Joined:
         names += _dests(part, new_pages)
         with part.open_outline() as outline:
             items += [_moved(item, index_of) for item in outline.root]
-    _link_across(out)
+    unknown = _link_across(out, {bytes(name) for name, _dest in names})
     if names:
         names.sort(key=lambda pair: bytes(pair[0]))
         if "/Names" not in out.Root:
@@ -212,7 +214,7 @@ def join(front: bytes, chapters: list[bytes], sheets: bytes) -> Joined:
     _draw_sheets(out, pikepdf.open(io.BytesIO(sheets)))
     buffer = io.BytesIO()
     out.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
-    return Joined(buffer.getvalue(), headings, first)
+    return Joined(buffer.getvalue(), headings, first, unknown)
 
 
 def _join_tags(
@@ -295,8 +297,10 @@ def _page_index(pdf: pikepdf.Pdf, item: pikepdf.OutlineItem) -> int:
     return next(i for i, page in enumerate(pdf.pages) if page.obj.objgen == target)
 
 
-def _link_across(pdf: pikepdf.Pdf) -> None:
-    """Links written as ``press-xref:NAME`` become links to the named destination."""
+def _link_across(pdf: pikepdf.Pdf, known: set[bytes]) -> list[str]:
+    """Links written as ``press-xref:NAME`` become links to the named destination; the
+    names no part has, whose links are left pointing nowhere (as WeasyPrint does)."""
+    unknown = []
     for page in pdf.pages:
         for annotation in page.obj.get("/Annots", []):
             action = annotation.get("/A")
@@ -306,8 +310,12 @@ def _link_across(pdf: pikepdf.Pdf) -> None:
             if uri.startswith(XREF):
                 name = uri[len(XREF) :]
                 del annotation["/A"]
-                annotation.Dest = pikepdf.String(name)
-                annotation.Contents = pikepdf.String(name)
+                if name.encode() in known:
+                    annotation.Dest = pikepdf.String(name)
+                    annotation.Contents = pikepdf.String(name)
+                elif name not in unknown:
+                    unknown.append(name)
+    return unknown
 
 
 def _draw_sheets(pdf: pikepdf.Pdf, sheets: pikepdf.Pdf) -> None:
