@@ -63,6 +63,7 @@ def load_bibliography(config: Config) -> Bibliography:
     if not isinstance(entries, list):
         raise BuildError([Problem(shown, 1, "expected a list of CSL-JSON entries", "bib.type")])
     occurrences = _entry_lines(text)
+    lines = text.splitlines()
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
@@ -71,7 +72,7 @@ def load_bibliography(config: Config) -> Bibliography:
             continue
         key = str(entry["id"])
         if path.suffix.lower() == ".json":
-            problems += _field_problems(entry, shown, text.splitlines(), occurrences.get(key, []))
+            problems += _field_problems(entry, shown, lines, occurrences.get(key, []))
         seen[key] = seen.get(key, 0) + 1
         if seen[key] > 1:
             at = occurrences.get(key, [])
