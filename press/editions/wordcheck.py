@@ -20,7 +20,6 @@ from pathlib import Path
 
 import docx
 from lxml import etree
-from pypdf import PdfReader
 
 from press.errors import BuildError, Problem
 
@@ -116,19 +115,15 @@ def to_pdf(data: bytes, soffice: str) -> bytes:
 
 def heading_pages(pdf: bytes, headings: list[str]) -> list[int | None]:
     """The page of each heading (in document order), from the bookmarks of LibreOffice's PDF."""
-    reader = PdfReader(io.BytesIO(pdf))
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
     marks: list[tuple[str, int]] = []
-
-    def walk(items: list) -> None:  # type: ignore[type-arg]
-        for item in items:
-            if isinstance(item, list):
-                walk(item)
-            else:
-                marks.append(
-                    (" ".join(item.title.split()), reader.get_destination_page_number(item) + 1)
-                )
-
-    walk(reader.outline)
+    for item in document.get_toc():
+        dest = item.get_dest()
+        if dest is not None:
+            marks.append((" ".join(item.get_title().split()), dest.get_index() + 1))
+    document.close()
     pages: list[int | None] = []
     at = 0
     for heading in headings:

@@ -61,8 +61,9 @@ def finish(data: bytes, config: Config, design: Design, logo: bytes | None, dept
 def headings(document: DocxDocument) -> list[TocEntry]:
     """Every Heading 1-3 paragraph with the bookmark pandoc put on it."""
     entries = []
+    names = {s.style_id: s.name for s in document.styles}  # python-docx looks each one up slowly
     for paragraph in _body_paragraphs(document):
-        style = paragraph.style.name if paragraph.style is not None else ""
+        style = names.get(paragraph._p.style or "", "") if paragraph._p.style else "Normal"
         match = re.fullmatch(r"Heading ([1-3])", style)
         if not match:
             continue
