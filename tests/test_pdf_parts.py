@@ -168,3 +168,18 @@ def test_a_link_to_no_anchor_is_reported_as_in_one_piece(copy_root, capsys) -> N
     for page in pdf.pages:
         for annotation in page.obj.get("/Annots", []):
             assert "press-xref" not in str(annotation.get("/A", {}).get("/URI", ""))
+
+
+def test_each_font_is_embedded_once_for_all_chapters(report: Built) -> None:
+    pdf = pikepdf.open(report.path("pdf"))
+    programs: dict[str, set[tuple[int, int]]] = {}
+    for page in pdf.pages:
+        resources = [page.obj.Resources, *[x.Resources for x in page.obj.Resources.XObject.values()
+                                           if "/Resources" in x]]  # fmt: skip
+        for fonts in (r.get("/Font", {}) for r in resources):
+            for font in fonts.values():
+                name = str(font.BaseFont).split("+")[-1]
+                descriptor = font.DescendantFonts[0].FontDescriptor
+                programs.setdefault(name, set()).add(descriptor.FontFile2.objgen)
+    assert {"Noto-Serif", "Noto-Sans", "Nanum-Myeongjo"} <= set(programs)
+    assert all(len(found) == 1 for found in programs.values()), programs

@@ -53,7 +53,8 @@ class PdfEdition:
             whole = _reported(parallel(lay_out, [(page, config.folder, options, None)])[0])
             target.write_bytes(whole.pdf)
             return f"{whole.pages} pages"
-        return _write_in_parts(parts, config.folder, options, reading, target)
+        fonts = [font.path for font in job.design.font_files]
+        return _write_in_parts(parts, config.folder, options, reading, target, fonts)
 
 
 def print_page(job: Job) -> str:
@@ -148,6 +149,7 @@ def _write_in_parts(
     options: dict[str, Any],
     reading: tuple[float, Margins],
     target: Path,
+    fonts: list[Path],
 ) -> str:
     """Chapters laid out in parallel, and with them the front with placeholder page numbers
     (its length); then the front with its numbers and the sheets of running heads (again
@@ -177,7 +179,7 @@ def _write_in_parts(
         if front.pages == front_pages:
             break
         front_pages = front.pages
-    joined = pdfparts.join(front.pdf, [c.pdf for c in chapters], furniture.pdf)
+    joined = pdfparts.join(front.pdf, [c.pdf for c in chapters], furniture.pdf, fonts)
     for name in joined.unknown:  # what WeasyPrint says of such a link in one piece
         log.warning(warning("pdf edition", None, f"No anchor #{name} for internal URI reference",
                             "pdf.weasyprint"))  # fmt: skip

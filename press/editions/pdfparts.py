@@ -20,15 +20,19 @@ otherwise the PDF is laid out in one piece.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import re
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import lxml.html
 import pikepdf
 import tinycss2
+import uharfbuzz as hb
 from lxml import etree
 
 XREF = "press-xref:"
@@ -180,8 +184,9 @@ class Joined:
     """Anchors that links point to and no part has (those links are left inert)."""
 
 
-def join(front: bytes, chapters: list[bytes], sheets: bytes) -> Joined:
-    """One PDF from the front part, the chapters and the sheets of running heads."""
+def join(front: bytes, chapters: list[bytes], sheets: bytes, fonts: list[Path]) -> Joined:
+    """One PDF from the front part, the chapters and the sheets of running heads; each of
+    the ``fonts`` its parts embed is embedded once (see :func:`_share_fonts`)."""
     out = pikepdf.open(io.BytesIO(front))
     tree = out.Root.get("/StructTreeRoot")
     nums = tree.ParentTree.Nums if tree is not None else None
@@ -212,6 +217,7 @@ def join(front: bytes, chapters: list[bytes], sheets: bytes) -> Joined:
     headings = [item.title for item in flat_items]
     first = _page_index(out, flat_items[0]) if flat_items else 0
     _draw_sheets(out, pikepdf.open(io.BytesIO(sheets)))
+    _share_fonts(out, fonts)
     buffer = io.BytesIO()
     out.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
     return Joined(buffer.getvalue(), headings, first, unknown)
@@ -334,6 +340,87 @@ def _draw_sheets(pdf: pikepdf.Pdf, sheets: pikepdf.Pdf) -> None:
         contents = page.obj.Contents
         drawn = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
         page.obj.Contents = pikepdf.Array([before, *drawn, after])
+
+
+def _share_fonts(pdf: pikepdf.Pdf, files: list[Path]) -> None:
+    """One font program per font instead of one subset per part.
+
+    WeasyPrint subsets each part's fonts keeping the original glyph ids, so a subset of
+    the shipped font with the glyphs of all parts serves every part's font dictionary
+    (each keeps its own widths and text mapping). At x50 this halves the file. A font
+    that cannot be matched to a shipped file by its PostScript name is left as it is.
+    """
+    groups: dict[str, list[pikepdf.Dictionary]] = defaultdict(list)
+    seen: set[tuple[int, int]] = set()
+    for resources in _all_resources(pdf):
+        for font in resources.get("/Font", {}).values():
+            if font.objgen in seen or font.get("/Subtype") != "/Type0":
+                continue
+            seen.add(font.objgen)
+            cid = font.DescendantFonts[0]
+            if cid.get("/Subtype") == "/CIDFontType2" and "/FontFile2" in cid.FontDescriptor:
+                groups[str(font.BaseFont).split("+", 1)[-1]].append(font)
+    shipped = {_postscript_name(path.read_bytes()): path for path in files}
+    for name, fonts in groups.items():
+        descriptors = [font.DescendantFonts[0].FontDescriptor for font in fonts]
+        if len({d.FontFile2.objgen for d in descriptors}) < 2:
+            continue
+        source = shipped.get(_postscript_name(descriptors[0].FontFile2.read_bytes()))
+        if source is None:
+            continue
+        glyphs = {0}
+        for font in fonts:
+            widths = list(font.DescendantFonts[0].get("/W", []))
+            for first, run in zip(widths[::2], widths[1::2], strict=False):
+                glyphs.update(range(int(first), int(first) + len(run)))
+        program = _subset(source, glyphs)
+        stream = pdf.make_stream(program)
+        stream.Length1 = len(program)
+        tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(program).digest()[:6])
+        for font, descriptor in zip(fonts, descriptors, strict=True):
+            font.BaseFont = font.DescendantFonts[0].BaseFont = pikepdf.Name(f"/{tag}+{name}")
+            descriptor.FontName = pikepdf.Name(f"/{tag}+{name}")
+            descriptor.FontFile2 = stream
+            if "/CIDSet" in descriptor:
+                del descriptor["/CIDSet"]  # it described the part's own subset
+
+
+def _all_resources(pdf: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
+    """The resource dictionaries of every page and of the forms drawn on it."""
+    found = []
+    for page in pdf.pages:
+        resources = page.obj.get("/Resources")
+        if resources is None:
+            continue
+        found.append(resources)
+        for xobject in resources.get("/XObject", {}).values():
+            if xobject.get("/Subtype") == "/Form" and "/Resources" in xobject:
+                found.append(xobject.Resources)
+    return found
+
+
+def _postscript_name(program: bytes) -> str:
+    face = hb.Face(hb.Blob(program))
+    return str(face.get_name(hb.OTNameIdPredefined.POSTSCRIPT_NAME) or "")
+
+
+def _subset(path: Path, glyphs: set[int]) -> bytes:
+    """``path`` cut down to ``glyphs``, keeping their ids, as WeasyPrint subsets for a PDF."""
+    wanted = hb.SubsetInput()
+    for glyph in glyphs:
+        wanted.glyph_set.add(glyph)
+    wanted.flags = (
+        hb.SubsetFlags.RETAIN_GIDS
+        | hb.SubsetFlags.PASSTHROUGH_UNRECOGNIZED
+        | hb.SubsetFlags.DESUBROUTINIZE
+        | hb.SubsetFlags.NO_HINTING
+    )
+    drop = wanted.sets(hb.SubsetInputSets.DROP_TABLE_TAG)
+    for table in ("BASE", "DSIG", "EBDT", "EBLC", "EBSC", "GPOS", "GSUB", "JSTF", "LTSH",
+                  "PCLT", "SVG "):  # fmt: skip
+        drop.add(int.from_bytes(table.encode(), "big"))
+    face = hb.Face(hb.Blob.from_file_path(str(path)))
+    return bytes(hb.subset(face, wanted).blob.data)
 
 
 def _mark_outside_links(elements: list[etree._Element]) -> None:
