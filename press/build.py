@@ -98,8 +98,10 @@ def prepare(options: Options) -> tuple[Config, list[Style], Parsed]:
 
 def build(options: Options) -> Result:
     folder = options.folder.resolve()
-    with captured() as records, cache.using(cache.Cache(folder, options.cache)):
-        return _build(options, lambda: problems_in(records) if options.strict else [])
+    with captured() as records, cache.using(cache.Cache(folder, options.cache)) as store:
+        result = _build(options, lambda: problems_in(records) if options.strict else [])
+        store.prune()
+        return result
 
 
 def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Result:

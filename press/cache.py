@@ -23,6 +23,8 @@ from importlib import metadata
 from pathlib import Path
 
 CACHE_DIR = ".cache"
+LIMIT = 256 * 2**20
+"""The cache is kept under this size, the least recently used results deleted first."""
 SKIPPED = {CACHE_DIR, "output", ".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
 TOOL_ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +39,9 @@ class Cache:
             return None
         path = self.root / kind / key
         try:
-            return path.read_bytes()
+            data = path.read_bytes()
+            os.utime(path)  # used now: the last to be pruned
+            return data
         except OSError:
             return None
 
@@ -53,6 +57,30 @@ class Cache:
             os.replace(temporary, folder / key)
         except OSError:
             pass  # a cache that cannot be written is only a slower build
+
+    def prune(self, limit: int | None = None) -> int:
+        """Delete the least recently used results until the cache is under ``limit`` bytes
+        (an editor's every edit adds a few); how many were deleted."""
+        limit = LIMIT if limit is None else limit
+        if not self.enabled or not self.root.is_dir():
+            return 0
+        entries = []
+        for path in self.root.rglob("*"):
+            try:
+                if path.is_file() and path.name != "last-build.json":
+                    stat = path.stat()
+                    entries.append((stat.st_mtime_ns, stat.st_size, path))
+            except OSError:
+                continue
+        total = sum(size for _, size, _ in entries)
+        deleted = 0
+        for _, size, path in sorted(entries):
+            if total <= limit:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
+            deleted += 1
+        return deleted
 
 
 _active = Cache(Path(tempfile.gettempdir()), enabled=False)

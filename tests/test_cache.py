@@ -80,3 +80,24 @@ def test_stages_are_reported_as_they_end(tmp_path: Path) -> None:
     )  # fmt: skip
     assert seen == ["read and parse", "citations", "editions", "parity check", "lint"]
     assert list(result.timings) == seen and all(s >= 0 for s in result.timings.values())
+
+
+def test_the_cache_is_kept_under_its_limit(tmp_path: Path, capsys, monkeypatch) -> None:
+    from press import cache
+
+    folder = tmp_path / "report"
+    shutil.copytree(ROOTS / "minimal", folder)
+    outlook = folder / "content" / "02-outlook.md"
+    for word in ("lower", "lowest"):
+        build(folder, capsys)
+        outlook.write_text(outlook.read_text().replace("stay low", f"stay {word}", 1))
+
+    def size() -> int:
+        return sum(p.stat().st_size for p in (folder / ".cache").rglob("*") if p.is_file())
+
+    monkeypatch.setattr(cache, "LIMIT", size() // 2)
+    build(folder, capsys)  # a third build, then the least recently used results go
+    assert size() <= cache.LIMIT + (folder / ".cache" / "last-build.json").stat().st_size
+    # What the last build used is what was kept: its editions come from the cache.
+    (folder / "output" / "briefing.html").write_text("tampered")
+    assert cached(build(folder, capsys)) == {"pdf": True, "docx": True, "html": True}
