@@ -3,7 +3,7 @@
 Used to prove that the editions agree. HTML is read with lxml, DOCX with
 python-docx (footnotes from their own part), PDF with PDFium (ten times faster than
 pypdf here): running heads and page numbers are left out by position, footnotes told apart by
-their size, and the cover and contents by the first bookmark.
+their size, and the cover and contents by where the print page's <main> begins.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lxml import etree, html
 
@@ -205,8 +206,7 @@ def read_pdf(
     try:
         outline = list(document.get_toc())
         headings = [clean(item.get_title()) for item in outline]
-        dest = outline[0].get_dest() if outline else None
-        first = dest.get_index() if dest is not None else 0
+        first = _first_page(document, outline)
         pages = []
         for page in document:
             reading = _PageReader(page.get_height(), margins_pt, footnote_size)
@@ -227,6 +227,18 @@ def read_pdf(
         return headings, first, pages
     finally:
         document.close()
+
+
+def _first_page(document: Any, outline: list[Any]) -> int:
+    """Where the report begins: the print page's ``<main id="_report">``, else (a report's own
+    template without it) the first bookmark, else the first page."""
+    import pypdfium2.raw as raw
+
+    body = raw.FPDF_GetNamedDestByName(document, b"_report")
+    if body:
+        return int(raw.FPDFDest_GetDestPageIndex(document, body))
+    dest = outline[0].get_dest() if outline else None
+    return dest.get_index() if dest is not None else 0
 
 
 def pdf_text(headings: list[str], pages: list[PdfPage]) -> EditionText:

@@ -183,3 +183,20 @@ def test_each_font_is_embedded_once_for_all_chapters(report: Built) -> None:
                 programs.setdefault(name, set()).add(descriptor.FontFile2.objgen)
     assert {"Noto-Serif", "Noto-Sans", "Nanum-Myeongjo"} <= set(programs)
     assert all(len(found) == 1 for found in programs.values()), programs
+
+
+@pytest.mark.parametrize("one_piece", [False, True])
+def test_text_before_the_first_heading_is_read_and_agrees(copy_root, capsys, one_piece) -> None:
+    folder = copy_root()
+    section = folder / "content" / "01-findings.md"
+    opening = "Opening words before any chapter.^[A preamble note.]\n\n"
+    section.write_text(opening + section.read_text())
+    if one_piece:
+        (folder / "styles").mkdir()
+        css = (TOOL_ROOT / "styles" / "print.css").read_text() + "\nh1 { break-before: auto; }\n"
+        (folder / "styles" / "print.css").write_text(css)
+    assert main([str(folder), "-q"]) == 0, capsys.readouterr().err  # the editions agree
+    pdf = extract.from_pdf(folder / "output" / "briefing.pdf", footnote_size=8.5,
+                           margins_pt=(PRINT_MARGIN_PT, PRINT_MARGIN_PT))  # fmt: skip
+    assert pdf.body.startswith("Opening words before any chapter.")
+    assert "A preamble note." in pdf.footnotes[0]

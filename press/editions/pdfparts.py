@@ -36,6 +36,8 @@ import uharfbuzz as hb
 from lxml import etree
 
 XREF = "press-xref:"
+BODY = "_report"
+"""The print page's ``<main>``: where the report begins (pandoc's ids never start with _)."""
 MARGIN_BOXES = (
     "top-left-corner", "top-left", "top-center", "top-right", "top-right-corner",
     "right-top", "right-middle", "right-bottom", "bottom-right-corner", "bottom-right",
@@ -115,6 +117,8 @@ def split(page: str) -> Split | None:
         body.append(main)
         body.extend(outside)
         chapters.append(Chapter(_html(root), _first_heading(inside)))
+        if main.get("id") == BODY:
+            del main.attrib["id"]  # the first chapter's alone: one anchor, one place
         for element in list(body):
             body.remove(element)
         for element in inside:
@@ -179,7 +183,7 @@ class Joined:
     headings: list[str]
     """Bookmark titles in order, as a reader of the outline sees them."""
     first: int
-    """The page of the first bookmark (where the report's body begins)."""
+    """The page where the report begins (after the cover and contents)."""
     unknown: list[str]
     """Anchors that links point to and no part has (those links are left inert)."""
 
@@ -215,7 +219,11 @@ def join(front: bytes, chapters: list[bytes], sheets: bytes, fonts: list[Path]) 
         outline.root.extend(items)
         flat_items = list(_walk(outline.root))
     headings = [item.title for item in flat_items]
-    first = _page_index(out, flat_items[0]) if flat_items else 0
+    body = next((dest for name, dest in names if bytes(name) == BODY.encode()), None)
+    if body is not None:
+        first = next(i for i, page in enumerate(out.pages) if page.obj.objgen == body[0].objgen)
+    else:
+        first = _page_index(out, flat_items[0]) if flat_items else 0
     _draw_sheets(out, pikepdf.open(io.BytesIO(sheets)))
     _share_fonts(out, fonts)
     buffer = io.BytesIO()
