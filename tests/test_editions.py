@@ -164,3 +164,17 @@ def test_same_figures_and_captions(built: Built) -> None:
 def test_figure_embedded_in_every_edition(minimal: Built) -> None:
     assert minimal.html.captions == ["Bacterial counts at the five sampling sites"]
     assert minimal.html.images == minimal.docx.images == minimal.pdf.images == 1
+
+
+@pytest.mark.parametrize("refs_first", [False, True])
+def test_entries_link_back_wherever_the_bibliography_stands(refs_first: bool) -> None:
+    from press import pandoc
+    from press.editions.html import with_backlinks
+
+    citation = {"t": "Cite", "c": [[{"citationId": "a"}], [{"t": "Str", "c": "A"}]]}
+    cite = {"t": "Para", "c": [citation]}
+    entry = {"t": "Div", "c": [["ref-a", [], []], [{"t": "Para", "c": [{"t": "Str", "c": "A."}]}]]}
+    refs = {"t": "Div", "c": [["refs", [], []], [entry]]}
+    out = with_backlinks([refs, cite] if refs_first else [cite, refs])
+    links = [n["c"][2][0] for n in pandoc.walk(out) if n["t"] == "Link"]
+    assert links == ["#cite-1"]

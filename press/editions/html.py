@@ -45,11 +45,14 @@ def with_backlinks(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
         if node["t"] == "Div" and node["c"][0][0].startswith("ref-")
     }
     count = 0
+    answered: set[str] = set()  # entries already given their links back
+    late = False  # a citation after an entry it might cite: the links back need a second pass
 
     def anchor(node: pandoc.Node) -> pandoc.Node:
-        nonlocal count
+        nonlocal count, late
         if node["t"] != "Cite":
             return node
+        late = late or bool(answered)
         count += 1
         ident = f"cite-{count}"
         keys = [c["citationId"] for c in node["c"][0]]
@@ -64,7 +67,10 @@ def with_backlinks(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
 
     def backlinks(node: pandoc.Node) -> pandoc.Node:
         ident = node["c"][0][0] if node["t"] == "Div" else ""
-        if not ident.startswith("ref-") or ident[4:] not in cited_at:
+        if not ident.startswith("ref-"):
+            return node
+        answered.add(ident)
+        if ident[4:] not in cited_at:
             return node
         links: list[pandoc.Node] = []
         for number, target in enumerate(cited_at[ident[4:]], start=1):
@@ -76,7 +82,13 @@ def with_backlinks(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
         span = {"t": "Span", "c": [["", ["cited-from"], []], links]}
         return {"t": "Div", "c": [node["c"][0], [*node["c"][1], {"t": "Plain", "c": [span]}]]}
 
-    result: list[pandoc.Node] = pandoc.transform(pandoc.transform(blocks, anchor), backlinks)
+    # One pass when the bibliography follows every citation (the usual place, the end).
+    result: list[pandoc.Node] = pandoc.transform(blocks, lambda node: backlinks(anchor(node)))
+    if late:
+        count, late = 0, False
+        cited_at.clear()
+        answered.clear()
+        result = pandoc.transform(pandoc.transform(blocks, anchor), backlinks)
     return result
 
 
