@@ -16,7 +16,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +33,8 @@ from press.resources import TOOL_ROOT
 log = logging.getLogger("press")
 T = TypeVar("T")
 _pool: ProcessPoolExecutor | None = None
-_then: Callable[[], None] | None = None
 _tasks: list[tuple[str, Job, Path]] = []
-"""What to queue once a splitting writer has queued its first pieces."""
+"""The editions being written, for the workers forked with them (see :func:`write_all`)."""
 
 
 @dataclass(frozen=True)
@@ -68,12 +67,11 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
 
     The writers share nothing but the processed document they are given, so a cold
     build costs little more than its slowest writer. A writer that ``splits`` its work
-    (the PDF, by chapter) runs here and hands its pieces to the same workers; the other
-    writers join the queue behind its first pieces, so the pieces come first and the
-    splitting writer's own last steps overlap the others. Warnings logged in a worker are
-    logged again here; a problem in any of them fails the build.
+    (the PDF, by chapter) runs here and hands its pieces to the same workers. There is one
+    worker more than cores: the Word writer mostly waits for pandoc and LibreOffice. Warnings
+    logged in a worker are logged again here; a problem in any of them fails the build.
     """
-    global _pool, _then, _tasks
+    global _pool, _tasks
     if (os.cpu_count() or 1) <= 1:
         return [_write(*task)[::2] for task in tasks]
     # The workers are forked with the tasks in memory and are told only which to do: the
@@ -81,20 +79,15 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
     _tasks = tasks
     gc.freeze()  # and the objects they inherit stay shared, not copied when the GC visits them
     pool = ProcessPoolExecutor(
-        os.cpu_count(), mp_context=multiprocessing.get_context("fork"), initializer=_worker_signals
+        (os.cpu_count() or 1) + 1,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_worker_signals,
     )
     here = [i for i, (name, _job, _target) in enumerate(tasks) if EDITIONS[name].splits]
     try:
-        futures: dict[int, Future[tuple[str, list[Problem], float]]] = {}
-
-        def submit_the_others() -> None:
-            for i in range(len(tasks)):
-                if i not in here and i not in futures:
-                    futures[i] = pool.submit(_write_task, i)
-
-        _pool, _then = pool, submit_the_others
+        futures = {i: pool.submit(_write_task, i) for i in range(len(tasks)) if i not in here}
+        _pool = pool
         done = {i: _write(*tasks[i]) for i in here}
-        submit_the_others()  # if no writer split its work (all cached, say)
         results = [done[i] if i in done else futures[i].result() for i in range(len(tasks))]
     except BaseException:
         for process in list(getattr(pool, "_processes", {}).values()):
@@ -102,7 +95,7 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:
-        _pool = _then = None
+        _pool = None
         _tasks = []
         gc.unfreeze()
     pool.shutdown()
@@ -121,14 +114,9 @@ def _worker_signals() -> None:
 def parallel(function: Callable[..., T], calls: list[tuple[Any, ...]]) -> list[T]:
     """``function(*args)`` for each of ``calls``, in the build's worker processes when a
     writer running in the main process asks, else one after the other; results in order."""
-    global _then
     if _pool is None:
         return [function(*args) for args in calls]
-    futures = [_pool.submit(function, *args) for args in calls]
-    if _then is not None:
-        _then, then = None, _then
-        then()
-    return [future.result() for future in futures]
+    return [future.result() for future in [_pool.submit(function, *args) for args in calls]]
 
 
 def _write_task(index: int) -> tuple[str, list[Problem], float]:
