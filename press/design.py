@@ -135,7 +135,7 @@ def subset_font(font: FontFile, characters: set[str], flavor: str | None = None)
     wanted_set.flags = hb.SubsetFlags.NOTDEF_OUTLINE
     data = bytes(hb.subset(hb.Face(hb.Blob.from_file_path(str(font.path))), wanted_set).blob.data)
     if flavor:
-        ttf = TTFont(io.BytesIO(data))
+        ttf = TTFont(io.BytesIO(data), recalcTimestamp=False)  # equal inputs, equal bytes
         ttf.flavor = flavor
         out = io.BytesIO()
         ttf.save(out)
