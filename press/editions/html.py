@@ -39,56 +39,46 @@ def with_backlinks(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
     """Each citation gets an anchor and its full reference on hover or focus; each
     bibliography entry links back to where it is cited."""
     cited_at: dict[str, list[str]] = {}
-    entries = {
+    references = {
         node["c"][0][0][4:]: pandoc.stringify(node["c"][1])
         for node in pandoc.walk(blocks)
         if node["t"] == "Div" and node["c"][0][0].startswith("ref-")
     }
+    entries: list[pandoc.Node] = []  # given their links back once every citation is known
     count = 0
-    answered: set[str] = set()  # entries already given their links back
-    late = False  # a citation after an entry it might cite: the links back need a second pass
 
     def anchor(node: pandoc.Node) -> pandoc.Node:
-        nonlocal count, late
+        nonlocal count
+        if node["t"] == "Div" and node["c"][0][0].startswith("ref-"):
+            entry = {"t": "Div", "c": [node["c"][0], list(node["c"][1])]}
+            entries.append(entry)
+            return entry
         if node["t"] != "Cite":
             return node
-        late = late or bool(answered)
         count += 1
         ident = f"cite-{count}"
         keys = [c["citationId"] for c in node["c"][0]]
         for key in keys:
             cited_at.setdefault(key, []).append(ident)
-        full = " ".join(" ".join(entries[k].split()) for k in keys if entries.get(k))
+        full = " ".join(" ".join(references[k].split()) for k in keys if references.get(k))
         inner: list[pandoc.Node] = [node]
         if full:
             tip = [["", ["cite-tip"], [["role", "tooltip"], ["id", f"{ident}-tip"]]]]
             inner.append({"t": "Span", "c": [*tip, [{"t": "Str", "c": full}]]})
         return {"t": "Span", "c": [[ident, ["cite-anchor"], []], inner]}
 
-    def backlinks(node: pandoc.Node) -> pandoc.Node:
-        ident = node["c"][0][0] if node["t"] == "Div" else ""
-        if not ident.startswith("ref-"):
-            return node
-        answered.add(ident)
-        if ident[4:] not in cited_at:
-            return node
+    result: list[pandoc.Node] = pandoc.transform(blocks, anchor)
+    for entry in entries:  # one pass over the document, then the entries (ours) completed
         links: list[pandoc.Node] = []
-        for number, target in enumerate(cited_at[ident[4:]], start=1):
+        for number, target in enumerate(cited_at.get(entry["c"][0][0][4:], []), start=1):
             label = [["aria-label", f"Back to citation {number}"]]
             links += [
                 {"t": "Space"},
                 {"t": "Link", "c": [["", [], label], [{"t": "Str", "c": "↩"}], [f"#{target}", ""]]},
             ]
-        span = {"t": "Span", "c": [["", ["cited-from"], []], links]}
-        return {"t": "Div", "c": [node["c"][0], [*node["c"][1], {"t": "Plain", "c": [span]}]]}
-
-    # One pass when the bibliography follows every citation (the usual place, the end).
-    result: list[pandoc.Node] = pandoc.transform(blocks, lambda node: backlinks(anchor(node)))
-    if late:
-        count, late = 0, False
-        cited_at.clear()
-        answered.clear()
-        result = pandoc.transform(pandoc.transform(blocks, anchor), backlinks)
+        if links:
+            span = {"t": "Span", "c": [["", ["cited-from"], []], links]}
+            entry["c"][1].append({"t": "Plain", "c": [span]})
     return result
 
 
