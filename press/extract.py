@@ -26,6 +26,9 @@ _BODY_STYLES_NOT = (
     "TOC", "toc",
 )  # fmt: skip
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+REPORT_START = "_report"
+"""The id of the print page's ``<main>``: the PDF is read from there (pandoc's ids never
+start with an underscore)."""
 
 
 @dataclass
@@ -151,22 +154,42 @@ def from_pdf(path: Path, *, footnote_size: float, margins_pt: tuple[float, float
     (the chapter-parallel PDF writer stores it there from its chapters).
     """
     data = path.read_bytes()
-    digest = _pdf_key(data, footnote_size, margins_pt)
-    hit = cache.active().get("pdf-text", digest)
+    hit = cache.active().get("pdf-text", _pdf_key(data, footnote_size, margins_pt))
     if hit is not None:
         return _text_from_json(hit)
-    headings, first, pages = read_pdf(data, footnote_size, margins_pt)
-    text = pdf_text(headings, pages[first:])
-    remember_pdf(data, footnote_size, margins_pt, text)
-    return text
+    return pdf_text(data, footnote_size, margins_pt)
 
 
-def remember_pdf(
-    data: bytes, footnote_size: float, margins_pt: tuple[float, float], text: EditionText
-) -> None:
-    """Record what :func:`from_pdf` reads from the PDF ``data``."""
-    payload = json.dumps(dataclasses.asdict(text)).encode()
+def pdf_text(
+    data: bytes,
+    footnote_size: float,
+    margins_pt: tuple[float, float],
+    pages: list[PdfPage] | None = None,
+) -> EditionText:
+    """The text of the PDF ``data`` after its cover and contents, remembered for
+    :func:`from_pdf`. ``pages``: every page's text, when it was read already (the PDF
+    writer reads each chapter as it is laid out); else it is read here."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(data)
+    try:
+        outline = list(document.get_toc())
+        headings = [clean(item.get_title()) for item in outline]
+        first = _first_page(document, outline)
+        if pages is None:
+            pages = _read_pages(document, footnote_size, margins_pt)
+    finally:
+        document.close()  # the outline's items with it
+    out = EditionText(headings=headings)
+    read = pages[first:]
+    out.body = "\n".join(page.body for page in read)
+    notes = "\n".join(page.notes for page in read if page.notes)
+    out.footnotes = [notes] if notes else []
+    out.note_pages = [NotePage(page.calls, page.markers) for page in read]
+    out.images = len({image for page in read for image in page.images})
+    payload = json.dumps(dataclasses.asdict(out)).encode()
     cache.active().put("pdf-text", _pdf_key(data, footnote_size, margins_pt), payload)
+    return out
 
 
 def _pdf_key(data: bytes, footnote_size: float, margins_pt: tuple[float, float]) -> str:
@@ -191,42 +214,42 @@ class PdfPage:
     """Hashes of the images the page draws."""
 
 
-def read_pdf(
-    data: bytes, footnote_size: float, margins_pt: tuple[float, float]
-) -> tuple[list[str], int, list[PdfPage]]:
-    """The PDF's bookmark titles, the page of its first bookmark, and every page's text.
-
-    Read with PDFium, text object by text object (as WeasyPrint drew them), not
-    descending into form XObjects: running heads drawn over a page are not its text.
-    """
+def read_pages(data: bytes, footnote_size: float, margins_pt: tuple[float, float]) -> list[PdfPage]:
+    """Every page's text, read with PDFium."""
     import pypdfium2 as pdfium
-    import pypdfium2.raw as raw
 
     document = pdfium.PdfDocument(data)
     try:
-        outline = list(document.get_toc())
-        headings = [clean(item.get_title()) for item in outline]
-        first = _first_page(document, outline)
-        pages = []
-        for page in document:
-            reading = _PageReader(page.get_height(), margins_pt, footnote_size)
-            textpage = page.get_textpage()
-            images = []
-            for obj in page.get_objects([raw.FPDF_PAGEOBJ_TEXT, raw.FPDF_PAGEOBJ_IMAGE],
-                                        max_depth=1, textpage=textpage):  # fmt: skip
-                if obj.type == raw.FPDF_PAGEOBJ_IMAGE:
-                    images.append(hashlib.sha256(obj.get_data(decode_simple=False)).hexdigest())
-                    continue
-                matrix = obj.get_matrix()
-                text = obj.extract().replace("\x02", "-")  # PDFium marks a line-end hyphen so
-                reading.visit(text, matrix.f, obj.get_font_size() * abs(matrix.d))
-            pages.append(PdfPage("".join(reading.body).strip(), "".join(reading.notes).strip(),
-                                 reading.calls, reading.markers, images))  # fmt: skip
-            textpage.close()
-            page.close()
-        return headings, first, pages
+        return _read_pages(document, footnote_size, margins_pt)
     finally:
         document.close()
+
+
+def _read_pages(
+    document: Any, footnote_size: float, margins_pt: tuple[float, float]
+) -> list[PdfPage]:
+    """Text object by text object (as WeasyPrint drew them), not descending into form
+    XObjects: running heads drawn over a page are not its text."""
+    import pypdfium2.raw as raw
+
+    pages = []
+    for page in document:
+        reading = _PageReader(page.get_height(), margins_pt, footnote_size)
+        textpage = page.get_textpage()
+        images = []
+        for obj in page.get_objects([raw.FPDF_PAGEOBJ_TEXT, raw.FPDF_PAGEOBJ_IMAGE],
+                                    max_depth=1, textpage=textpage):  # fmt: skip
+            if obj.type == raw.FPDF_PAGEOBJ_IMAGE:
+                images.append(hashlib.sha256(obj.get_data(decode_simple=False)).hexdigest())
+                continue
+            matrix = obj.get_matrix()
+            text = obj.extract().replace("\x02", "-")  # PDFium marks a line-end hyphen so
+            reading.visit(text, matrix.f, obj.get_font_size() * abs(matrix.d))
+        pages.append(PdfPage("".join(reading.body).strip(), "".join(reading.notes).strip(),
+                             reading.calls, reading.markers, images))  # fmt: skip
+        textpage.close()
+        page.close()
+    return pages
 
 
 def _first_page(document: Any, outline: list[Any]) -> int:
@@ -234,22 +257,11 @@ def _first_page(document: Any, outline: list[Any]) -> int:
     template without it) the first bookmark, else the first page."""
     import pypdfium2.raw as raw
 
-    body = raw.FPDF_GetNamedDestByName(document, b"_report")
+    body = raw.FPDF_GetNamedDestByName(document, REPORT_START.encode())
     if body:
         return int(raw.FPDFDest_GetDestPageIndex(document, body))
     dest = outline[0].get_dest() if outline else None
     return dest.get_index() if dest is not None else 0
-
-
-def pdf_text(headings: list[str], pages: list[PdfPage]) -> EditionText:
-    """The edition's text from its pages after the cover and contents."""
-    out = EditionText(headings=headings)
-    out.body = "\n".join(page.body for page in pages)
-    notes = "\n".join(page.notes for page in pages if page.notes)
-    out.footnotes = [notes] if notes else []
-    out.note_pages = [NotePage(page.calls, page.markers) for page in pages]
-    out.images = len({image for page in pages for image in page.images})
-    return out
 
 
 @dataclass

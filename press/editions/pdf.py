@@ -50,7 +50,7 @@ class PdfEdition:
         reading = (job.design.sizes["footnote"], config.page.top_bottom_pt)
         parts = pdfparts.split(page)
         if parts is None:
-            whole = _reported(parallel(lay_out, [(page, config.folder, options, None)])[0])
+            whole = _reported(parallel(lay_out, [(Layout(page, config.folder, options),)])[0])
             target.write_bytes(whole.pdf)
             return f"{whole.pages} pages"
         fonts = [font.path for font in job.design.font_files]
@@ -68,6 +68,25 @@ def print_page(job: Job) -> str:
     return render(job, "print.html.j2", body=body, toc=toc, css=css)
 
 
+@dataclass(frozen=True)
+class Layout:
+    """What to lay out: a whole HTML page and how, the key of its result in the cache."""
+
+    page: str
+    folder: Path
+    options: dict[str, Any]
+    reading: tuple[float, Margins] | None = None
+    """Footnote size, top and bottom margins: read each page's text too."""
+    css: str = ""
+    """A stylesheet kept parsed, with its fonts loaded, for the next page."""
+    write: bool = True
+    """Without it only the pages are counted (no PDF)."""
+
+    def key(self) -> str:
+        return cache.key("pdf-layout", self.page, self.folder.as_posix(), self.options,
+                         self.reading, self.css, self.write)  # fmt: skip
+
+
 @dataclass
 class Laid:
     """One laid-out page of HTML: its PDF, what a reader finds on each page, its anchors."""
@@ -83,43 +102,33 @@ class Laid:
     cached: bool = False
 
 
-def lay_out(
-    page: str,
-    folder: Path,
-    options: dict[str, Any],
-    reading: tuple[float, Margins] | None,
-    css: str = "",
-    write: bool = True,
-) -> Laid:
-    """``page`` laid out by WeasyPrint, reading only allowed files; cached under its hash.
-
-    ``reading`` (footnote size, top and bottom margins) asks for each page's text too;
-    ``css`` is a stylesheet kept parsed, with its fonts loaded, for the next page;
-    without ``write``, only the pages are counted (no PDF).
-    """
-    store = cache.active()
-    digest = _layout_key(page, folder, options, reading, css, write)
-    hit = _from_cache(digest)
+def lay_out(layout: Layout) -> Laid:
+    """``layout`` laid out by WeasyPrint, reading only allowed files; cached."""
+    hit = _from_cache(layout.key())
     if hit is not None:
         return hit
+    folder = layout.folder
     fetcher = LocalFetcher(resources.allowed_roots(folder))
     with captured("weasyprint", only_here=True) as records:
         shared: dict[str, Any] = {}
-        if css:
-            sheet, fonts, refused = _stylesheet(css, folder)
+        if layout.css:
+            sheet, fonts, refused = _stylesheet(layout.css, folder)
             shared = {"stylesheets": [sheet], "font_config": fonts}
             fetcher.refused += refused
-        html = weasyprint.HTML(string=page, base_url=folder.as_uri() + "/", url_fetcher=fetcher)
-        document = html.render(**options, **shared)
-        data = document.write_pdf(**options) if write else b""
+        html = weasyprint.HTML(
+            string=layout.page, base_url=folder.as_uri() + "/", url_fetcher=fetcher
+        )
+        document = html.render(**layout.options, **shared)
+        data = document.write_pdf(**layout.options) if layout.write else b""
     anchors = {name: i for i, p in reversed(list(enumerate(document.pages))) for name in p.anchors}
-    text = extract.read_pdf(data, *reading)[2] if reading and write else []
+    reading = layout.reading if layout.write else None
+    text = extract.read_pages(data, *reading) if reading else []
     laid = Laid(data, len(document.pages), text, anchors,
                 [r.getMessage() for r in records], fetcher.refused)  # fmt: skip
     if not laid.refused:
         values = dataclasses.asdict(laid)
         del values["pdf"], values["cached"]
-        store.put("pdf-layout", digest, json.dumps(values).encode() + b"\n" + data)
+        cache.active().put("pdf-layout", layout.key(), json.dumps(values).encode() + b"\n" + data)
     return laid
 
 
@@ -140,18 +149,6 @@ def _stylesheet(css: str, folder: Path) -> tuple[weasyprint.CSS, FontConfigurati
     return _STYLESHEETS[key]
 
 
-def _layout_key(
-    page: str,
-    folder: Path,
-    options: dict[str, Any],
-    reading: tuple[float, Margins] | None,
-    css: str = "",
-    write: bool = True,
-) -> str:
-    """The cache key of :func:`lay_out` with these arguments."""
-    return cache.key("pdf-layout", page, folder.as_posix(), options, reading, css, write)
-
-
 def _from_cache(digest: str) -> Laid | None:
     """What :func:`lay_out` laid out before under ``digest``, if it is in the cache."""
     hit = cache.active().get("pdf-layout", digest)
@@ -163,12 +160,12 @@ def _from_cache(digest: str) -> Laid | None:
     return Laid(pdf=data, cached=True, **values)
 
 
-def _laid_out(calls: list[tuple[Any, ...]]) -> list[Laid]:
-    """:func:`lay_out` for each of ``calls``: what is cached read here, the rest laid out in
-    the workers (not a task per cached chapter: at x50 an edit leaves 350 of 351)."""
-    found = [_from_cache(_layout_key(*call)) for call in calls]
+def _laid_out(layouts: list[Layout]) -> list[Laid]:
+    """:func:`lay_out` for each of ``layouts``: what is cached read here, the rest laid out
+    in the workers (not a task per cached chapter: at x50 an edit leaves 350 of 351)."""
+    found = [_from_cache(layout.key()) for layout in layouts]
     missing = [i for i, laid in enumerate(found) if laid is None]
-    for i, laid in zip(missing, parallel(lay_out, [calls[i] for i in missing]), strict=True):
+    for i, laid in zip(missing, parallel(lay_out, [(layouts[i],) for i in missing]), strict=True):
         found[i] = laid
     return [laid for laid in found if laid is not None]
 
@@ -185,10 +182,11 @@ def _write_in_parts(
     (its length); then the front with its numbers and the sheets of running heads (again
     if the numbers changed the front's length); then the parts joined."""
     placeholder = parts.front(dict.fromkeys(parts.toc_targets, 8888))
-    calls = [(placeholder, folder, options, None, "", False)]
-    calls += [(chapter.html, folder, options, reading, parts.css) for chapter in parts.chapters]
+    layouts = [Layout(placeholder, folder, options, write=False)]
+    layouts += [Layout(chapter.html, folder, options, reading, parts.css)
+                for chapter in parts.chapters]  # fmt: skip
     try:
-        guess, *chapters = _laid_out(calls)
+        guess, *chapters = _laid_out(layouts)
         _reported(dataclasses.replace(guess, warnings=[]))  # the final front says them
         chapters = [_reported(chapter) for chapter in chapters]
     finally:
@@ -204,8 +202,8 @@ def _write_in_parts(
             start += chapter.pages
         sheets = pdfparts.furniture(parts, front_pages, counts)
         # Here, not in the workers: they are busy with the other editions by now.
-        front = _reported(lay_out(parts.front(numbers), folder, options, None))
-        furniture = _reported(lay_out(sheets, folder, {}, None))
+        front = _reported(lay_out(Layout(parts.front(numbers), folder, options, reading)))
+        furniture = _reported(lay_out(Layout(sheets, folder, {})))
         if front.pages == front_pages:
             break
         front_pages = front.pages
@@ -214,13 +212,8 @@ def _write_in_parts(
         log.warning(warning("pdf edition", None, f"No anchor #{name} for internal URI reference",
                             "pdf.weasyprint"))  # fmt: skip
     target.write_bytes(joined.pdf)
-    if joined.first < front.pages:  # the front has bookmarks: its text is the report's too
-        front_text = extract.read_pdf(front.pdf, *reading)[2]
-    else:
-        front_text = [extract.PdfPage("", "", [], [], [])] * front.pages
-    pages = [*front_text, *[page for chapter in chapters for page in chapter.text]]
-    edition = extract.pdf_text([extract.clean(h) for h in joined.headings], pages[joined.first :])
-    extract.remember_pdf(joined.pdf, *reading, edition)
+    pages = [*front.text, *[page for chapter in chapters for page in chapter.text]]
+    extract.pdf_text(joined.pdf, *reading, pages)  # what the parity check will read
     new = sum(not c.cached for c in chapters)
     return (
         f"{front.pages + sum(counts)} pages, {len(chapters)} chapters laid out in parallel"

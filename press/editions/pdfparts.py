@@ -35,9 +35,9 @@ import tinycss2
 import uharfbuzz as hb
 from lxml import etree
 
+from press.extract import REPORT_START
+
 XREF = "press-xref:"
-BODY = "_report"
-"""The print page's ``<main>``: where the report begins (pandoc's ids never start with _)."""
 MARGIN_BOXES = (
     "top-left-corner", "top-left", "top-center", "top-right", "top-right-corner",
     "right-top", "right-middle", "right-bottom", "bottom-right-corner", "bottom-right",
@@ -117,7 +117,7 @@ def split(page: str) -> Split | None:
         body.append(main)
         body.extend(outside)
         chapters.append(Chapter(_html(root), _first_heading(inside)))
-        if main.get("id") == BODY:
+        if main.get("id") == REPORT_START:
             del main.attrib["id"]  # the first chapter's alone: one anchor, one place
         for element in list(body):
             body.remove(element)
@@ -180,10 +180,6 @@ def furniture(split: Split, front_pages: int, chapter_pages: list[int]) -> str:
 @dataclass(frozen=True)
 class Joined:
     pdf: bytes
-    headings: list[str]
-    """Bookmark titles in order, as a reader of the outline sees them."""
-    first: int
-    """The page where the report begins (after the cover and contents)."""
     unknown: list[str]
     """Anchors that links point to and no part has (those links are left inert)."""
 
@@ -217,18 +213,11 @@ def join(front: bytes, chapters: list[bytes], sheets: bytes, fonts: list[Path]) 
         out.Root.Names.Dests = pikepdf.Dictionary(Names=pikepdf.Array(flat))
     with out.open_outline() as outline:
         outline.root.extend(items)
-        flat_items = list(_walk(outline.root))
-    headings = [item.title for item in flat_items]
-    body = next((dest for name, dest in names if bytes(name) == BODY.encode()), None)
-    if body is not None:
-        first = next(i for i, page in enumerate(out.pages) if page.obj.objgen == body[0].objgen)
-    else:
-        first = _page_index(out, flat_items[0]) if flat_items else 0
     _draw_sheets(out, pikepdf.open(io.BytesIO(sheets)))
     _share_fonts(out, fonts)
     buffer = io.BytesIO()
     out.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
-    return Joined(buffer.getvalue(), headings, first, unknown)
+    return Joined(buffer.getvalue(), unknown)
 
 
 def _join_tags(
@@ -294,21 +283,6 @@ def _moved(item: pikepdf.OutlineItem, index_of: dict[tuple[int, int], int]) -> p
     moved.is_closed = item.is_closed
     moved.children.extend(_moved(child, index_of) for child in item.children)
     return moved
-
-
-def _walk(items: list[pikepdf.OutlineItem]) -> list[pikepdf.OutlineItem]:
-    found = []
-    for item in items:
-        found.append(item)
-        found += _walk(item.children)
-    return found
-
-
-def _page_index(pdf: pikepdf.Pdf, item: pikepdf.OutlineItem) -> int:
-    if isinstance(item.destination, int):
-        return item.destination
-    target = item.destination[0].objgen
-    return next(i for i, page in enumerate(pdf.pages) if page.obj.objgen == target)
 
 
 def _link_across(pdf: pikepdf.Pdf, known: set[bytes]) -> list[str]:
