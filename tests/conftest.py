@@ -18,6 +18,15 @@ ROOTS = Path(__file__).parent / "roots"
 PRINT_MARGIN_PT = load_config(TOOL_ROOT).page.margins_pt[0]  # the embedded report's top margin
 
 
+def put(folder: Path, relative: str, text: str) -> Path:
+    """Write ``text`` to ``folder/relative``, making its folders (a report's own styles,
+    templates, content)."""
+    path = folder / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 @dataclass
 class Built:
     result: Result

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from press.cli import main
+from tests.conftest import put
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
@@ -71,9 +72,10 @@ def test_failure_while_writing_an_edition_keeps_all_previous_ones(copy_root, cap
     output = folder / "output"
     before = {p.name: p.read_bytes() for p in output.iterdir()}
     # The PDF is written first; break the template only the HTML edition uses.
-    (folder / "templates").mkdir()
-    (folder / "templates" / "web.html.j2").write_text(
-        '{% extends "base.html.j2" %}\n{% block body %}\n{{ no_such_value }}\n{% endblock %}\n'
+    put(
+        folder,
+        "templates/web.html.j2",
+        '{% extends "base.html.j2" %}\n{% block body %}\n{{ no_such_value }}\n{% endblock %}\n',
     )
     code, lines = run(capsys, str(folder))
     assert code == 1
@@ -137,12 +139,13 @@ def test_unknown_style_suggests_the_closest(copy_root, capsys) -> None:
 
 def test_broken_house_style_fails_with_its_line(copy_root, capsys) -> None:
     folder = copy_root()
-    (folder / "styles").mkdir()
-    (folder / "styles" / "house.csl").write_text(
+    put(
+        folder,
+        "styles/house.csl",
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<style xmlns="http://purl.org/net/xbiblio/csl" class="in-text" version="1.0">\n'
         "  <citation><layout><text variable='title'/></layout></citation>\n"
-        "</style>\n"
+        "</style>\n",
     )
     code, lines = run(capsys, str(folder), "--style", "house")
     assert code == 1

@@ -17,8 +17,14 @@ from press import cache, extract
 from press.cli import main
 from press.editions.pdfparts import chapters_break
 from press.resources import TOOL_ROOT
-from tests.conftest import PRINT_MARGIN_PT, Built
+from tests.conftest import PRINT_MARGIN_PT, Built, put
 from tests.test_pdf import margin_text, outline
+
+
+def let_chapters_run_on(folder: Path) -> None:
+    """The report's own print.css: chapters no longer begin a new page."""
+    shipped = (TOOL_ROOT / "styles" / "print.css").read_text()
+    put(folder, "styles/print.css", shipped + "\nh1 { break-before: auto; }\n")
 
 
 def pdf_detail(folder: Path, capsys, *args: str) -> str:  # type: ignore[no-untyped-def]
@@ -120,9 +126,7 @@ def test_a_chapter_grown_by_pages_moves_the_numbers_after_it(copy_root, capsys) 
 
 def test_one_piece_when_chapters_do_not_begin_pages(copy_root, capsys) -> None:
     folder = copy_root("embedded")
-    (folder / "styles").mkdir()
-    css = (TOOL_ROOT / "styles" / "print.css").read_text() + "\nh1 { break-before: auto; }\n"
-    (folder / "styles" / "print.css").write_text(css)
+    let_chapters_run_on(folder)
     detail = pdf_detail(folder, capsys)
     assert detail.endswith(" pages")  # laid out in one piece
     reader = PdfReader(folder / "output" / "north-korea-missile-tests.pdf")
@@ -192,9 +196,7 @@ def test_text_before_the_first_heading_is_read_and_agrees(copy_root, capsys, one
     opening = "Opening words before any chapter.^[A preamble note.]\n\n"
     section.write_text(opening + section.read_text())
     if one_piece:
-        (folder / "styles").mkdir()
-        css = (TOOL_ROOT / "styles" / "print.css").read_text() + "\nh1 { break-before: auto; }\n"
-        (folder / "styles" / "print.css").write_text(css)
+        let_chapters_run_on(folder)
     assert main([str(folder), "-q"]) == 0, capsys.readouterr().err  # the editions agree
     pdf = extract.from_pdf(folder / "output" / "briefing.pdf", footnote_size=8.5,
                            margins_pt=(PRINT_MARGIN_PT, PRINT_MARGIN_PT))  # fmt: skip

@@ -13,7 +13,7 @@ from press.cli import main
 from press.extract import without_label
 from press.resources import TOOL_ROOT
 from press.styles import CATALOGUE, catalogue, resolve_style
-from tests.conftest import PRINT_MARGIN_PT
+from tests.conftest import PRINT_MARGIN_PT, put
 from tests.golden import GOLDEN, STYLES, build_styles, golden_text
 from tests.test_editions import in_order
 
@@ -185,12 +185,11 @@ def test_lang_drives_terms_dates_and_document_language(
 
 def test_house_style_from_the_report_styles_folder(copy_root, tmp_path) -> None:
     folder = copy_root()
-    (folder / "styles").mkdir()
     house = (CATALOGUE / "ieee.csl").read_text(encoding="utf-8")
     house = re.sub(
         r"<title>[^<]*</title>", "<title>Harbour Board house style</title>", house, count=1
     )
-    (folder / "styles" / "harbour.csl").write_text(house, encoding="utf-8")
+    put(folder, "styles/harbour.csl", house)
     assert main([str(folder), "--style", "harbour", "--output", str(tmp_path), "-q"]) == 0
     assert "[1]" in extract.from_html(tmp_path / "briefing.html").citations
 

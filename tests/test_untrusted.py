@@ -20,7 +20,7 @@ from press.build import Options, build
 from press.cli import main
 from press.errors import BuildError
 from press.resources import TOOL_ROOT
-from tests.conftest import ROOTS
+from tests.conftest import ROOTS, put
 
 
 @pytest.fixture
@@ -205,13 +205,14 @@ def test_weasyprint_reads_only_the_report_and_the_shipped_styles(
 ) -> None:
     port, requests = server
     folder = copy_root()
-    (folder / "styles").mkdir()
     shipped = (TOOL_ROOT / "styles" / "print.css").read_text()
-    (folder / "styles" / "print.css").write_text(
+    put(
+        folder,
+        "styles/print.css",
         shipped
         + f"\nbody {{ background: url(http://127.0.0.1:{port}/bg.png); }}\n"
         + "@font-face { font-family: Stolen; src: url(file:///etc/hostname); }\n"
-        + "h1 { font-family: Stolen, serif; }\n"
+        + "h1 { font-family: Stolen, serif; }\n",
     )
     assert main([str(folder), "--format", "pdf", "--output", str(tmp_path / "out"), "-q"]) == 1
     err = capsys.readouterr().err

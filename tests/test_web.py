@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import html
 
-from tests.conftest import Built
+from tests.conftest import Built, put
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
@@ -189,11 +189,12 @@ def test_a_report_overrides_one_block(copy_root, tmp_path) -> None:
     from press.cli import main
 
     folder = copy_root()
-    (folder / "templates").mkdir()
-    (folder / "templates" / "web.html.j2").write_text(
+    put(
+        folder,
+        "templates/web.html.j2",
         '{% extends "press/web.html.j2" %}\n'
         '{% block footer %}<footer class="page-footer"><p>Harbour Board, {{ samples }} samples'
-        "</p></footer>{% endblock %}\n"
+        "</p></footer>{% endblock %}\n",
     )
     assert main([str(folder), "--format", "html", "--output", str(tmp_path), "-q"]) == 0
     root = html.parse(str(tmp_path / "briefing.html")).getroot()
