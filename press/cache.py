@@ -22,6 +22,8 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
+from press.config import source_date_epoch
+
 CACHE_DIR = ".cache"
 LIMIT = 256 * 2**20
 """The cache is kept under this size, the least recently used results deleted first."""
@@ -136,7 +138,7 @@ def fingerprint(folder: Path, options: Iterable[object]) -> str:
     digest = hashlib.sha256(versions().encode())
     for part in options:
         digest.update(repr(part).encode())
-    digest.update(repr(os.environ.get("SOURCE_DATE_EPOCH")).encode())
+    digest.update(repr(source_date_epoch()).encode())
     digest.update(repr(bool(shutil.which("soffice") or shutil.which("libreoffice"))).encode())
     for path in _files([folder]):
         digest.update(path.relative_to(folder).as_posix().encode())

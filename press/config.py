@@ -8,6 +8,7 @@ the key path and the line it stands on.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,15 @@ from press.errors import BuildError, Problem, did_you_mean
 CONFIG_NAME = "report.yaml"
 FORMATS = ("pdf", "docx", "html")
 DEFAULT_LANGUAGE = "en-US"
+
+
+def source_date_epoch() -> int | None:
+    """``SOURCE_DATE_EPOCH`` (reproducible-builds.org), when set to a number of seconds: the
+    moment every edition gives as its own, so that equal inputs give equal bytes."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return int(value) if value.isdigit() else None
+
+
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _OUTPUT = re.compile(r"^[\w][\w.-]*$")
 _LENGTH = re.compile(r"(\d+(?:\.\d+)?)(mm|cm|in|pt)")

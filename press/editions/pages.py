@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import jinja2
 
 from press import pandoc, resources, templating
 from press.assets import logo_url
-from press.config import Config
+from press.config import Config, source_date_epoch
 from press.editions import Job
 from press.errors import BuildError
 from press.sources import report_values
@@ -51,8 +50,8 @@ def created(config: Config) -> str:
     """The document's creation date: report.yaml's date, else SOURCE_DATE_EPOCH, else now."""
     if config.date:
         return config.date.isoformat()
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
+    epoch = source_date_epoch()
+    moment = dt.datetime.now(dt.UTC) if epoch is None else dt.datetime.fromtimestamp(epoch, dt.UTC)
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 

@@ -9,7 +9,6 @@ tells on which page each heading falls (for the table of contents).
 from __future__ import annotations
 
 import io
-import os
 import posixpath
 import shutil
 import subprocess
@@ -21,6 +20,7 @@ from pathlib import Path
 import docx
 from lxml import etree
 
+from press.config import source_date_epoch
 from press.errors import BuildError, Problem
 
 PLACE = "docx edition"
@@ -64,8 +64,7 @@ def check_package(data: bytes) -> None:
 
 def stable_zip(data: bytes) -> bytes:
     """The package with fixed member dates, so equal inputs give equal bytes."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = time.gmtime(max(int(epoch), 315532800)) if epoch else time.gmtime(315532800)
+    moment = time.gmtime(max(source_date_epoch() or 0, 315532800))  # ZIP dates start in 1980
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
         for item in source.infolist():
