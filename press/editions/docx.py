@@ -13,7 +13,7 @@ from press import pandoc
 from press.assets import logo_url
 from press.editions import Job
 from press.editions.wordcheck import check_package, heading_pages, office, stable_zip, to_pdf
-from press.editions.wordpages import data_of, finish, headings, set_toc_pages
+from press.editions.wordpages import data_of, finish, set_toc_pages
 from press.editions.wordstyles import reference_docx
 from press.templating import long_date
 
@@ -43,16 +43,11 @@ class DocxEdition:
             args += ["--reference-doc", str(reference)]
             data = pandoc.run(args, json.dumps(job.document.ast), place="docx edition")
         depth = min(job.config.pdf.toc_depth, TOC_DEPTH)
-        data = finish(data, config, job.design, data_of(logo_url(config)), depth)
+        data, entries = finish(data, config, job.design, data_of(logo_url(config)), depth)
         check_package(data)
         detail = "no LibreOffice: contents without page numbers"
         soffice = office()
         if soffice:
-            import io
-
-            import docx
-
-            entries = [e for e in headings(docx.Document(io.BytesIO(data))) if e.level <= depth]
             pages = heading_pages(to_pdf(data, soffice), [e.text for e in entries])
             if config.docx.toc_page_numbers:
                 numbered = {e.bookmark: p for e, p in zip(entries, pages, strict=True) if p}

@@ -42,8 +42,11 @@ class TocEntry:
     bookmark: str
 
 
-def finish(data: bytes, config: Config, design: Design, logo: bytes | None, depth: int) -> bytes:
-    """The pandoc DOCX ``data`` with title page, contents, furniture, properties and fonts."""
+def finish(
+    data: bytes, config: Config, design: Design, logo: bytes | None, depth: int
+) -> tuple[bytes, list[TocEntry]]:
+    """The pandoc DOCX ``data`` with title page, contents, furniture, properties and fonts;
+    and the headings its contents list."""
     words = labels(config.language)
     document = docx.Document(io.BytesIO(data))
     _page_setup(document, config)
@@ -55,7 +58,7 @@ def finish(data: bytes, config: Config, design: Design, logo: bytes | None, dept
     embed_fonts(document, design)
     out = io.BytesIO()
     document.save(out)
-    return out.getvalue()
+    return out.getvalue(), entries
 
 
 def headings(document: DocxDocument) -> list[TocEntry]:
