@@ -29,6 +29,7 @@ from press.config import Config, load_config
 from press.design import load_design
 from press.editions import EDITIONS, Job, write_all
 from press.errors import BuildError, Problem, captured, problems_in, warning
+from press.extract import Reading, print_reading
 from press.lint import lint
 from press.sources import load_sections
 from press.styles import Style, resolve_style
@@ -133,7 +134,7 @@ def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Re
                 staged_paths = {
                     w.format: stage / w.path.name for w in written if w.style == style.name
                 }
-                problems += _checked_parity(staged_paths, config, design.sizes["footnote"])
+                problems += _checked_parity(staged_paths, print_reading(config, design))
             if problems:  # raised inside the stage: nothing is renamed into place
                 raise BuildError(problems)
         clock.mark("parity check")
@@ -162,14 +163,14 @@ class _Clock:
             self.listener(stage, self.laps[stage])
 
 
-def _checked_parity(paths: dict[str, Path], config: Config, footnote: float) -> list[Problem]:
+def _checked_parity(paths: dict[str, Path], reading: Reading) -> list[Problem]:
     """The parity check, skipped for editions already found to agree (same bytes)."""
     store = cache.active()
     digest = cache.key("parity", sorted((f, hashlib.sha256(p.read_bytes()).hexdigest())
                                         for f, p in paths.items()))  # fmt: skip
     if store.get("parity", digest) is not None:
         return []
-    problems = parity(paths, footnote, config.page.top_bottom_pt)
+    problems = parity(paths, reading)
     if not problems:
         store.put("parity", digest, b"agree")
     return problems

@@ -28,7 +28,7 @@ def check_report(folder: Path, output: Path | None = None) -> list[Problem]:
 
     config, styles, parsed = prepare(Options(folder=folder))
     out = (output or config.folder / "output").resolve()
-    footnote = load_design(config.folder).sizes["footnote"]
+    reading = extract.print_reading(config, load_design(config.folder))
     problems: list[Problem] = []
     for style in styles:
         stem = config.edition_stem(style.name)
@@ -37,14 +37,13 @@ def check_report(folder: Path, output: Path | None = None) -> list[Problem]:
         if missing:
             message = f"no {', '.join(missing)} in {out}: build the editions first"
             raise BuildError([Problem(PLACE, None, message, "check.not-built")])
-        problems += parity(paths, footnote, config.page.top_bottom_pt)
+        problems += parity(paths, reading)
     return problems + lint(parsed.bibliography, list(parsed.cited), styles[0], dt.date.today())
 
 
-def parity(
-    paths: dict[str, Path], footnote_size: float, margins: tuple[float, float]
-) -> list[Problem]:
-    """Differences between the editions in ``paths`` (format -> file); HTML is the reference."""
+def parity(paths: dict[str, Path], reading: extract.Reading) -> list[Problem]:
+    """Differences between the editions in ``paths`` (format -> file); HTML is the reference.
+    ``reading``: how the PDF is read (:func:`press.extract.print_reading`)."""
     if "html" not in paths:
         return []
     html = extract.from_html(paths["html"])
@@ -59,6 +58,7 @@ def parity(
         citations = [c for c in html.citations if c]
         problems += _in_order("in-text citation", citations, docx.body, "DOCX")
     if "pdf" in paths:
+        footnote_size, margins = reading
         pdf = extract.from_pdf(paths["pdf"], footnote_size=footnote_size, margins_pt=margins)
         problems += _compare("headings", html.headings, pdf.headings, "PDF (bookmarks)")
         blocks = list(zip(html.under, html.paragraphs, strict=True))

@@ -15,11 +15,15 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree, html
 
 from press import cache
+
+if TYPE_CHECKING:
+    from press.config import Config
+    from press.design import Design
 
 _BODY_STYLES_NOT = (
     "Heading", "Title", "Subtitle", "Author", "Date", "Organisation", "Abstract", "Bibliography",
@@ -143,6 +147,17 @@ def from_docx(path: Path) -> EditionText:
                     out.footnotes.append(text)
     out.body = " ".join(out.headings + out.paragraphs + out.footnotes)
     return out
+
+
+Reading = tuple[float, tuple[float, float]]
+"""How the PDF edition is read: footnote size, and the top and bottom margins (pt)."""
+
+
+def print_reading(config: Config, design: Design) -> Reading:
+    """The footnote size, and the margins where running heads and page numbers stand: one
+    answer for the PDF writer (which reads its chapters as it lays them out) and the check
+    (which finds that reading in the cache under the same values)."""
+    return design.sizes["footnote"], config.page.top_bottom_pt
 
 
 def from_pdf(path: Path, *, footnote_size: float, margins_pt: tuple[float, float]) -> EditionText:

@@ -47,7 +47,7 @@ class PdfEdition:
         options: dict[str, Any] = {"pdf_tags": True}
         if config.pdf.standard:
             options["pdf_variant"] = f"pdf/{config.pdf.standard}"
-        reading = (job.design.sizes["footnote"], config.page.top_bottom_pt)
+        reading = extract.print_reading(config, job.design)
         parts = pdfparts.split(page)
         if parts is None:
             whole = _reported(parallel(lay_out, [(Layout(page, config.folder, options),)])[0])
