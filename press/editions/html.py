@@ -11,7 +11,7 @@ from pathlib import Path
 from press import pandoc
 from press.design import FontFile, data_url, subset_font
 from press.editions import Job
-from press.editions.pages import contents, fragment, render, stylesheet
+from press.editions.pages import as_json, contents, fragment, render, stylesheet
 from press.sources import report_values
 
 ALWAYS = {chr(c) for c in range(0x20, 0x7F)} | set(
@@ -26,7 +26,7 @@ class HtmlEdition:
 
     def write(self, job: Job, target: Path) -> str:
         blocks = job.document.blocks
-        body = fragment(job, with_backlinks(blocks), place="html edition", shift=1)
+        body = fragment(as_json(job, with_backlinks(blocks)), place="html edition", shift=1)
         characters = set(body) | set(str(report_values(job.config))) | ALWAYS
         fonts = job.design.font_faces(lambda font: _embedded(font, characters))
         css = fonts + stylesheet(job, "base.css", "web.css")

@@ -25,7 +25,15 @@ from press import cache, extract, pandoc, resources
 from press.config import PageSettings
 from press.design import file_url
 from press.editions import Job, parallel, pdfparts
-from press.editions.pages import Labels, contents, fragment, labels, render, stylesheet
+from press.editions.pages import (
+    Labels,
+    as_json,
+    contents,
+    fragment,
+    labels,
+    render,
+    stylesheet,
+)
 from press.errors import BuildError, Problem, captured, warning
 
 log = logging.getLogger("press")
@@ -60,8 +68,8 @@ class PdfEdition:
 def print_page(job: Job) -> str:
     """The whole report as one HTML page for print: cover, contents, chapters, print CSS."""
     config = job.config
-    blocks = breakable_urls(footnotes_in_place(job.document.blocks))
-    body = fragment(job, blocks, place="pdf edition")
+    blocks = as_json(job, breakable_urls(footnotes_in_place(job.document.blocks)))
+    body = fragment(blocks, place="pdf edition")
     css = job.design.font_faces(file_url) + stylesheet(job, "base.css", "print.css")
     css += page_css(config.page, labels(config.language))
     toc = contents(job.document.blocks, config.pdf.toc_depth)
@@ -162,9 +170,11 @@ def _from_cache(digest: str) -> Laid | None:
 
 def _laid_out(layouts: list[Layout]) -> list[Laid]:
     """:func:`lay_out` for each of ``layouts``: what is cached read here, the rest laid out
-    in the workers (not a task per cached chapter: at x50 an edit leaves 350 of 351)."""
+    in the workers (not a task per cached chapter: at x50 an edit leaves 350 of 351), the
+    longest first so that no long one is left to run alone at the end."""
     found = [_from_cache(layout.key()) for layout in layouts]
-    missing = [i for i, laid in enumerate(found) if laid is None]
+    missing = sorted((i for i, laid in enumerate(found) if laid is None),
+                     key=lambda i: -len(layouts[i].page))  # fmt: skip
     for i, laid in zip(missing, parallel(lay_out, [(layouts[i],) for i in missing]), strict=True):
         found[i] = laid
     return [laid for laid in found if laid is not None]
@@ -179,7 +189,7 @@ def _write_in_parts(
     fonts: list[Path],
 ) -> str:
     """Chapters laid out in parallel, and with them the front with placeholder page numbers
-    (its length); then the front with its numbers and the sheets of running heads (again
+    (its length); then the front with its numbers beside the sheets of running heads (again
     if the numbers changed the front's length); then the parts joined."""
     placeholder = parts.front(dict.fromkeys(parts.toc_targets, 8888))
     layouts = [Layout(placeholder, folder, options, write=False)]
@@ -201,9 +211,9 @@ def _write_in_parts(
                 numbers.setdefault(name, start + page + 1)
             start += chapter.pages
         sheets = pdfparts.furniture(parts, front_pages, counts)
-        # Here, not in the workers: they are busy with the other editions by now.
-        front = _reported(lay_out(Layout(parts.front(numbers), folder, options, reading)))
-        furniture = _reported(lay_out(Layout(sheets, folder, {})))
+        front, furniture = map(_reported, _laid_out([
+            Layout(parts.front(numbers), folder, options, reading), Layout(sheets, folder, {})
+        ]))  # fmt: skip
         if front.pages == front_pages:
             break
         front_pages = front.pages
