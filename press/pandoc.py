@@ -6,6 +6,7 @@ import json
 import logging
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import cache
 from typing import Any
 
@@ -15,6 +16,7 @@ from press.errors import BuildError, Problem, warning
 
 Node = dict[str, Any]
 log = logging.getLogger("press")
+_turn: AbstractContextManager[Any] = nullcontext()
 
 
 @cache
@@ -33,9 +35,10 @@ def run(args: Sequence[str], stdin: str | bytes, *, place: str) -> bytes:
     ``place`` names what is being converted, for the error line if pandoc fails.
     """
     data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
-    proc = subprocess.run(
-        [executable(), "--sandbox", *args], input=data, capture_output=True, check=False
-    )
+    with _turn:
+        proc = subprocess.run(
+            [executable(), "--sandbox", *args], input=data, capture_output=True, check=False
+        )
     stderr = proc.stderr.decode("utf-8", "replace").strip()
     if proc.returncode != 0:
         message = stderr or f"exit {proc.returncode}"
@@ -45,6 +48,19 @@ def run(args: Sequence[str], stdin: str | bytes, *, place: str) -> bytes:
             warning(place, None, f"pandoc: {line.removeprefix('[WARNING] ')}", "pandoc.warning")
         )
     return proc.stdout
+
+
+@contextmanager
+def taking_turns(lock: AbstractContextManager[Any]) -> Iterator[None]:
+    """While the block runs, pandoc runs under ``lock``: a lock shared with the processes
+    forked in the block makes them take turns. (Pandoc needs 250-300 MiB for a 550-page
+    report whatever its runtime options; the editions' runs at once were most of the peak.)"""
+    global _turn
+    saved, _turn = _turn, lock
+    try:
+        yield
+    finally:
+        _turn = saved
 
 
 def to_json(args: Sequence[str], stdin: str | bytes, *, place: str) -> Node:

@@ -7,6 +7,8 @@ citeproc again. Adding a format means one module and one line in ``EDITIONS``.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import dataclasses
 import gc
 import hashlib
@@ -15,26 +17,32 @@ import multiprocessing
 import os
 import signal
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from press import cache
+from press import cache, pandoc
 from press.citations import Document
 from press.config import Config
 from press.design import Design
 from press.editions.wordcheck import office
-from press.errors import Problem, captured, problems_in
+from press.errors import BuildError, Problem, captured, problems_in
 from press.resources import TOOL_ROOT
 
 log = logging.getLogger("press")
 T = TypeVar("T")
-_pool: ProcessPoolExecutor | None = None
+Written = tuple[str, list[Problem], float]
+_FORK = multiprocessing.get_context("fork")
 _tasks: list[tuple[str, Job, Path]] = []
-"""The editions being written, for the workers forked with them (see :func:`write_all`)."""
+"""The editions being written, for the processes forked with them (see :func:`write_all`)."""
+_start_others: Callable[[], None] | None = None
+"""Starts the writers that do not split their work (see :func:`write_all`)."""
 
 
 @dataclass(frozen=True)
@@ -62,47 +70,162 @@ class Edition(Protocol):
 
 
 def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
-    """Write editions (format, job, target) concurrently in worker processes; their details
-    and the seconds each took.
+    """Write editions (format, job, target) concurrently; their details and the seconds each
+    took.
 
-    The writers share nothing but the processed document they are given, so a cold
-    build costs little more than its slowest writer. A writer that ``splits`` its work
-    (the PDF, by chapter) runs here and hands its pieces to the same workers. There is one
-    worker more than cores: the Word writer mostly waits for pandoc and LibreOffice. Warnings
-    logged in a worker are logged again here; a problem in any of them fails the build.
+    The writers share nothing but the processed document they are given, so a cold build
+    costs little more than its slowest writer. A writer that ``splits`` its work (the PDF, by
+    chapter) runs here and hands its pieces to worker processes (:func:`parallel`), which keep
+    every core busy; beside it the others run one after another, started once it has its
+    pieces ready (its own pandoc run is on the critical path); without one, one per core.
+    Each writer runs in a process of its own that ends with it, so that none holds memory it
+    no longer needs, and pandoc runs one at a time: at x50 the peak fell from 1,150 MiB to
+    under 800. Warnings logged in a process are logged again here; a problem in any writer
+    fails the build.
     """
-    global _pool, _tasks
+    global _tasks, _start_others
     if (os.cpu_count() or 1) <= 1:
         return [_write(*task)[::2] for task in tasks]
-    # The workers are forked with the tasks in memory and are told only which to do: the
-    # processed document is not pickled into each of them (at x50, 300 MiB saved at peak).
-    _tasks = tasks
-    gc.freeze()  # and the objects they inherit stay shared, not copied when the GC visits them
-    pool = ProcessPoolExecutor(
-        (os.cpu_count() or 1) + 1,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_worker_signals,
-    )
     here = [i for i, (name, _job, _target) in enumerate(tasks) if EDITIONS[name].splits]
+    away = [i for i in range(len(tasks)) if i not in here]
+    runners: list[tuple[BaseProcess, Connection, list[int]]] = []
+
+    def start_others() -> None:
+        global _start_others
+        _start_others = None
+        runs = 1 if here else os.cpu_count() or 1
+        for share in (away[k::runs] for k in range(runs)):
+            if share:
+                ours, theirs = _FORK.Pipe(duplex=False)
+                process = _FORK.Process(target=_run, args=(share, theirs), daemon=True)
+                process.start()
+                with contextlib.suppress(OSError):  # as it does itself: whichever is first
+                    os.setpgid(process.pid, process.pid)
+                theirs.close()
+                runners.append((process, ours, share))
+
+    # Forked with the tasks in memory, told only which to do: the processed document is not
+    # pickled into each (at x50, 300 MiB saved at peak); gc.freeze() keeps the pages they
+    # inherit shared, not copied when the collector visits them.
+    _tasks, _start_others = tasks, start_others
+    gc.freeze()
     try:
-        futures = {i: pool.submit(_write_task, i) for i in range(len(tasks)) if i not in here}
-        _pool = pool
-        done = {i: _write(*tasks[i]) for i in here}
-        results = [done[i] if i in done else futures[i].result() for i in range(len(tasks))]
+        with pandoc.taking_turns(_FORK.Lock()):
+            done = {i: _write(*tasks[i]) for i in here}
+            if _start_others is not None:
+                _start_others()
+            for process, connection, share in runners:
+                done.update(_received(process, connection, share))
     except BaseException:
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()  # an interrupted or failed build stops every writer at once
-        pool.shutdown(wait=True, cancel_futures=True)
+        for process, _connection, _share in runners:
+            with contextlib.suppress(ProcessLookupError):  # an interrupted or failed build
+                os.killpg(process.pid, signal.SIGTERM)  # stops every writer at once
         raise
     finally:
-        _pool = None
-        _tasks = []
+        for process, connection, _share in runners:
+            process.join()
+            connection.close()
+        _tasks, _start_others = [], None
         gc.unfreeze()
-    pool.shutdown()
+    results = [done[i] for i in range(len(tasks))]
     for _detail, warnings, _seconds in results:
         for problem in warnings:
             log.warning(problem)
     return [(detail, seconds) for detail, _warnings, seconds in results]
+
+
+def _run(share: list[int], connection: Connection) -> None:
+    """In a runner's process (its own process group, so that stopping it stops pandoc and
+    LibreOffice too): each of ``share`` written in a process forked for it, which takes its
+    memory with it when it ends; what came of each sent back."""
+    _worker_signals()
+    os.setpgid(0, 0)
+    for index in share:
+        child = os.fork()
+        if child == 0:
+            os._exit(_send(index, connection))
+        code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+        if code == 0:
+            continue
+        if code != 1:  # it did not get to say why
+            connection.send(("failed", _stopped(index, code)))
+        break
+    connection.close()
+
+
+def _send(index: int, connection: Connection) -> int:
+    """Write edition ``index`` and send what came of it: 0 if written, 1 if it failed."""
+    try:
+        connection.send(("done", _write(*_tasks[index])))
+        return 0
+    except BaseException as exc:  # sent as it is (an OSError is the build's to report)
+        text = "".join(traceback.format_exception(exc))
+        try:
+            connection.send(("failed", _Failure(exc, text)))
+        except Exception:  # it does not pickle: its traceback, then
+            connection.send(("failed", RuntimeError(text)))
+    return 1
+
+
+class _Failure:
+    """An exception on its way from a writer's process, its traceback along as its cause."""
+
+    def __init__(self, exc: BaseException, text: str) -> None:
+        self.exc, self.text = exc, text
+
+    def __reduce__(self) -> tuple[Callable[..., BaseException], tuple[BaseException, str]]:
+        return (_with_cause, (self.exc, self.text))
+
+
+def _with_cause(exc: BaseException, text: str) -> BaseException:
+    exc.__cause__ = RuntimeError(f"in the writer's process:\n{text}")
+    return exc
+
+
+def _received(process: BaseProcess, connection: Connection, share: list[int]) -> dict[int, Written]:
+    """What a writer's process sent back for each of ``share``; raises what it raised."""
+    found: dict[int, Written] = {}
+    for index in share:
+        try:
+            kind, value = connection.recv()
+        except EOFError:
+            process.join()
+            raise _stopped(index, process.exitcode) from None
+        if kind == "failed":
+            raise value  # type: ignore[misc]
+        found[index] = value  # type: ignore[assignment]
+    return found
+
+
+def _lean(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` in a worker, which then hands back to the system the memory the
+    call freed if it was much (glibc keeps it: a 25-page contents left 100 MiB behind)."""
+    before = _resident()
+    result = function(*args)
+    if _resident() - before > 32 * 2**20:
+        release_memory()
+    return result
+
+
+def release_memory() -> None:
+    """Hand the memory this process has freed back to the system (not every call: it
+    costs as much as a short chapter's layout)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc's; elsewhere nothing to do
+
+
+def _resident() -> int:
+    """Bytes of this process in memory (0 where /proc does not say)."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _stopped(index: int, code: int | None) -> BuildError:
+    message = f"its writer stopped without a word (exit {code})"
+    return BuildError([Problem(f"{_tasks[index][0]} edition", None, message, "edition.crashed")])
 
 
 def _worker_signals() -> None:
@@ -112,15 +235,28 @@ def _worker_signals() -> None:
 
 
 def parallel(function: Callable[..., T], calls: list[tuple[Any, ...]]) -> list[T]:
-    """``function(*args)`` for each of ``calls``, in the build's worker processes when a
-    writer running in the main process asks, else one after the other; results in order."""
-    if _pool is None:
+    """``function(*args)`` for each of ``calls``, results in order: in worker processes (one
+    per core, forked for these calls and ended with them) when a writer running in the main
+    process asks, and here, from the end of the queue, for the calls no worker has taken yet;
+    else all here. The other writers start now, if they have not yet."""
+    if _start_others is not None:
+        _start_others()
+    cores = os.cpu_count() or 1
+    if len(calls) <= 1 or cores <= 1 or multiprocessing.parent_process() is not None:
         return [function(*args) for args in calls]
-    return [future.result() for future in [_pool.submit(function, *args) for args in calls]]
-
-
-def _write_task(index: int) -> tuple[str, list[Problem], float]:
-    return _write(*_tasks[index])
+    pool = ProcessPoolExecutor(min(cores, len(calls)), mp_context=_FORK,
+                               initializer=_worker_signals)  # fmt: skip
+    try:
+        futures = [pool.submit(_lean, function, *args) for args in calls]
+        here = {i: function(*calls[i]) for i in reversed(range(len(calls))) if futures[i].cancel()}
+        results = [here[i] if i in here else futures[i].result() for i in range(len(calls))]
+    except BaseException:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return results
 
 
 def _write(name: str, job: Job, target: Path) -> tuple[str, list[Problem], float]:

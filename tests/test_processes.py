@@ -1,0 +1,74 @@
+"""How the editions are written side by side: each writer in a process of its own, the PDF's
+chapters in workers and in the main process, pandoc one run at a time."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+
+import pytest
+
+from press import pandoc
+from press.cli import main
+from press.editions import EDITIONS, parallel
+
+pytestmark = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: all in one process")
+
+
+def _pid_of(number: int) -> tuple[int, int]:
+    time.sleep(0.02)
+    return number, os.getpid()
+
+
+def test_parallel_keeps_the_order_and_the_main_process_takes_part() -> None:
+    results = parallel(_pid_of, [(n,) for n in range(24)])
+    assert [number for number, _pid in results] == list(range(24))
+    pids = {pid for _number, pid in results}
+    assert os.getpid() in pids  # it took calls no worker had started
+    assert len(pids) >= 2
+
+
+def test_a_writer_that_dies_fails_the_build_with_its_name(
+    copy_root, tmp_path, monkeypatch, capsys
+) -> None:
+    folder = copy_root()
+    assert main([str(folder), "-q"]) == 0
+    before = {p.name: p.read_bytes() for p in (folder / "output").iterdir()}
+    monkeypatch.setattr(type(EDITIONS["docx"]), "write", lambda *_args: os._exit(3))
+    assert main([str(folder), "-q", "--no-cache"]) == 1
+    err = capsys.readouterr().err
+    expected = "docx edition: error: its writer stopped without a word (exit 3) [edition.crashed]"
+    assert expected in err
+    assert {p.name: p.read_bytes() for p in (folder / "output").iterdir()} == before
+
+
+def test_a_bug_in_a_writer_shows_where_it_happened(copy_root, monkeypatch, capsys) -> None:
+    def broken(*_args: object) -> str:
+        raise ZeroDivisionError("no pages")
+
+    monkeypatch.setattr(type(EDITIONS["html"]), "write", broken)
+    assert main([str(copy_root()), "-q", "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert "in the writer's process" in err and "in broken" in err
+    assert "ZeroDivisionError: no pages" in err
+    assert "internal error: this is a bug in press" in err
+
+
+def _version_after(lock: multiprocessing.synchronize.Lock, out: multiprocessing.Queue) -> None:
+    with pandoc.taking_turns(lock):
+        pandoc.run(["--version"], b"", place="test")
+    out.put(time.monotonic())
+
+
+def test_pandoc_runs_wait_their_turn() -> None:
+    context = multiprocessing.get_context("fork")
+    lock, out = context.Lock(), context.Queue()
+    with lock:  # another run holds the turn
+        process = context.Process(target=_version_after, args=(lock, out))
+        process.start()
+        time.sleep(0.5)
+        released = time.monotonic()
+    finished = out.get(timeout=30)
+    process.join()
+    assert finished > released
