@@ -6,17 +6,16 @@ import json
 import logging
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import cache
 from typing import Any
 
 import pypandoc
 
+from press import turns
 from press.errors import BuildError, Problem, warning
 
 Node = dict[str, Any]
 log = logging.getLogger("press")
-_turn: AbstractContextManager[Any] = nullcontext()
 
 
 @cache
@@ -35,7 +34,7 @@ def run(args: Sequence[str], stdin: str | bytes, *, place: str) -> bytes:
     ``place`` names what is being converted, for the error line if pandoc fails.
     """
     data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
-    with _turn:
+    with turns.turn():
         proc = subprocess.run(
             [executable(), "--sandbox", *args], input=data, capture_output=True, check=False
         )
@@ -48,19 +47,6 @@ def run(args: Sequence[str], stdin: str | bytes, *, place: str) -> bytes:
             warning(place, None, f"pandoc: {line.removeprefix('[WARNING] ')}", "pandoc.warning")
         )
     return proc.stdout
-
-
-@contextmanager
-def taking_turns(lock: AbstractContextManager[Any]) -> Iterator[None]:
-    """While the block runs, pandoc runs under ``lock``: a lock shared with the processes
-    forked in the block makes them take turns. (Pandoc needs 250-300 MiB for a 550-page
-    report whatever its runtime options; the editions' runs at once were most of the peak.)"""
-    global _turn
-    saved, _turn = _turn, lock
-    try:
-        yield
-    finally:
-        _turn = saved
 
 
 def to_json(args: Sequence[str], stdin: str | bytes, *, place: str) -> Node:

@@ -1,5 +1,5 @@
 """How the editions are written side by side: each writer in a process of its own, the PDF's
-chapters in workers and in the main process, pandoc one run at a time."""
+chapters in workers and in the main process, pandoc and LibreOffice one at a time."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from press import pandoc
+from press import editions, pandoc, turns
 from press.cli import main
 from press.editions import EDITIONS, parallel
 
@@ -56,7 +56,7 @@ def test_a_bug_in_a_writer_shows_where_it_happened(copy_root, monkeypatch, capsy
 
 
 def _version_after(lock: multiprocessing.synchronize.Lock, out: multiprocessing.Queue) -> None:
-    with pandoc.taking_turns(lock):
+    with turns.shared(lock):
         pandoc.run(["--version"], b"", place="test")
     out.put(time.monotonic())
 
@@ -72,3 +72,30 @@ def test_pandoc_runs_wait_their_turn() -> None:
     finished = out.get(timeout=30)
     process.join()
     assert finished > released
+
+
+def test_beside_a_long_pdf_the_other_writers_take_turns(monkeypatch, tmp_path) -> None:
+    """With few chapters the Word and HTML writers run side by side; with more than keep
+    every core busy, one after the other (a long report's writers need the most memory)."""
+    spans = tmp_path / "spans"
+
+    def write(name: str, pieces: int, target: object) -> str:
+        if name == "pdf":
+            parallel(_pid_of, [(n,) for n in range(pieces)])
+            return name
+        start = time.monotonic()
+        time.sleep(0.5)
+        with spans.open("a") as out:
+            out.write(f"{start} {time.monotonic()}\n")
+        return name
+
+    monkeypatch.setattr(editions, "_write_or_reuse", write)
+    for pieces, side_by_side in ((3, True), (editions.BUSY_PIECES * os.cpu_count() + 1, False)):
+        spans.unlink(missing_ok=True)
+        tasks = [(name, pieces, tmp_path / name) for name in ("pdf", "docx", "html")]
+        assert [detail for detail, _s in editions.write_all(tasks)] == ["pdf", "docx", "html"]
+        lines = spans.read_text().splitlines()
+        (_start, first_end), (second_start, _end) = sorted(
+            (float(a), float(b)) for a, b in (line.split() for line in lines)
+        )
+        assert (second_start < first_end) == side_by_side

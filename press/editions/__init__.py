@@ -8,7 +8,6 @@ citeproc again. Adding a format means one module and one line in ``EDITIONS``.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import gc
 import hashlib
@@ -27,7 +26,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from press import cache, pandoc
+from press import cache, turns
 from press.citations import Document
 from press.config import Config
 from press.design import Design
@@ -38,10 +37,12 @@ from press.resources import TOOL_ROOT
 log = logging.getLogger("press")
 T = TypeVar("T")
 Written = tuple[str, list[Problem], float]
+BUSY_PIECES = 8
+"""Pieces per core from which a splitting writer keeps every core busy on its own."""
 _FORK = multiprocessing.get_context("fork")
 _tasks: list[tuple[str, Job, Path]] = []
 """The editions being written, for the processes forked with them (see :func:`write_all`)."""
-_start_others: Callable[[], None] | None = None
+_start_others: Callable[[int], None] | None = None
 """Starts the writers that do not split their work (see :func:`write_all`)."""
 
 
@@ -75,13 +76,14 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
 
     The writers share nothing but the processed document they are given, so a cold build
     costs little more than its slowest writer. A writer that ``splits`` its work (the PDF, by
-    chapter) runs here and hands its pieces to worker processes (:func:`parallel`), which keep
-    every core busy; beside it the others run one after another, started once it has its
-    pieces ready (its own pandoc run is on the critical path); without one, one per core.
-    Each writer runs in a process of its own that ends with it, so that none holds memory it
-    no longer needs, and pandoc runs one at a time: at x50 the peak fell from 1,150 MiB to
-    under 800. Warnings logged in a process are logged again here; a problem in any writer
-    fails the build.
+    chapter) runs here and hands its pieces to worker processes (:func:`parallel`); the others
+    start once it has its pieces ready (its own pandoc run is on the critical path), one per
+    core, or one after another when its pieces are so many that they keep every core busy
+    anyway (a long report, whose writers need the most memory). Each writer runs in a process
+    of its own that ends with it, so that none holds memory it no longer needs; pandoc and
+    LibreOffice take turns (:mod:`press.turns`). At x50 the peak fell from 1,150 MiB to under
+    800. Warnings logged in a process are logged again here; a problem in any writer fails
+    the build.
     """
     global _tasks, _start_others
     if (os.cpu_count() or 1) <= 1:
@@ -90,10 +92,11 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
     away = [i for i in range(len(tasks)) if i not in here]
     runners: list[tuple[BaseProcess, Connection, list[int]]] = []
 
-    def start_others() -> None:
+    def start_others(pieces: int) -> None:
         global _start_others
         _start_others = None
-        runs = 1 if here else os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+        runs = 1 if pieces > BUSY_PIECES * cores else cores
         for share in (away[k::runs] for k in range(runs)):
             if share:
                 ours, theirs = _FORK.Pipe(duplex=False)
@@ -110,10 +113,10 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
     _tasks, _start_others = tasks, start_others
     gc.freeze()
     try:
-        with pandoc.taking_turns(_FORK.Lock()):
+        with turns.shared(_FORK.Lock()):
             done = {i: _write(*tasks[i]) for i in here}
             if _start_others is not None:
-                _start_others()
+                _start_others(0)
             for process, connection, share in runners:
                 done.update(_received(process, connection, share))
     except BaseException:
@@ -203,16 +206,8 @@ def _lean(function: Callable[..., T], *args: Any) -> T:
     before = _resident()
     result = function(*args)
     if _resident() - before > 32 * 2**20:
-        release_memory()
+        turns.release_memory()
     return result
-
-
-def release_memory() -> None:
-    """Hand the memory this process has freed back to the system (not every call: it
-    costs as much as a short chapter's layout)."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc's; elsewhere nothing to do
 
 
 def _resident() -> int:
@@ -240,7 +235,7 @@ def parallel(function: Callable[..., T], calls: list[tuple[Any, ...]]) -> list[T
     process asks, and here, from the end of the queue, for the calls no worker has taken yet;
     else all here. The other writers start now, if they have not yet."""
     if _start_others is not None:
-        _start_others()
+        _start_others(len(calls))
     cores = os.cpu_count() or 1
     if len(calls) <= 1 or cores <= 1 or multiprocessing.parent_process() is not None:
         return [function(*args) for args in calls]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from press import pandoc
 from press.assets import logo_url
-from press.editions import Job, release_memory
+from press.editions import Job
 from press.editions.wordcheck import check_package, heading_pages, office, stable_zip, to_pdf
 from press.editions.wordpages import data_of, finish, set_toc_pages
 from press.editions.wordstyles import reference_docx
@@ -48,7 +48,6 @@ class DocxEdition:
         detail = "no LibreOffice: contents without page numbers"
         soffice = office()
         if soffice:
-            release_memory()  # what pandoc's output and the finishing took, before LibreOffice
             pages = heading_pages(to_pdf(data, soffice), [e.text for e in entries])
             if config.docx.toc_page_numbers:
                 numbered = {e.bookmark: p for e, p in zip(entries, pages, strict=True) if p}

@@ -20,6 +20,7 @@ from pathlib import Path
 import docx
 from lxml import etree
 
+from press import turns
 from press.config import source_date_epoch
 from press.errors import BuildError, Problem
 
@@ -98,7 +99,8 @@ def to_pdf(data: bytes, soffice: str) -> bytes:
             str(source),
         ]
         try:
-            done = subprocess.run(command, capture_output=True, timeout=180, check=False)
+            with turns.turn():
+                done = subprocess.run(command, capture_output=True, timeout=180, check=False)
         except subprocess.TimeoutExpired:
             raise BuildError(
                 [Problem(PLACE, None, "LibreOffice took over 180 s", "docx.office")]
