@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -74,14 +75,16 @@ def test_pandoc_runs_wait_their_turn() -> None:
     assert finished > released
 
 
-def test_beside_a_long_pdf_the_other_writers_take_turns(monkeypatch, tmp_path) -> None:
-    """With few chapters the Word and HTML writers run side by side; with more than keep
-    every core busy, one after the other (a long report's writers need the most memory)."""
+def test_beside_the_pdf_of_a_long_report_the_other_writers_take_turns(
+    monkeypatch, tmp_path
+) -> None:
+    """For a short report the Word and HTML writers run side by side; for a long one, one
+    after the other (their memory grows with the report)."""
     spans = tmp_path / "spans"
 
-    def write(name: str, pieces: int, target: object) -> str:
+    def write(name: str, job: object, target: object) -> str:
         if name == "pdf":
-            parallel(_pid_of, [(n,) for n in range(pieces)])
+            parallel(_pid_of, [(n,) for n in range(3)])
             return name
         start = time.monotonic()
         time.sleep(0.5)
@@ -90,9 +93,10 @@ def test_beside_a_long_pdf_the_other_writers_take_turns(monkeypatch, tmp_path) -
         return name
 
     monkeypatch.setattr(editions, "_write_or_reuse", write)
-    for pieces, side_by_side in ((3, True), (editions.BUSY_PIECES * os.cpu_count() + 1, False)):
+    for blocks, side_by_side in ((50, True), (editions.LONG_REPORT + 1, False)):
         spans.unlink(missing_ok=True)
-        tasks = [(name, pieces, tmp_path / name) for name in ("pdf", "docx", "html")]
+        job = SimpleNamespace(document=SimpleNamespace(blocks=[{}] * blocks))
+        tasks = [(name, job, tmp_path / name) for name in ("pdf", "docx", "html")]
         assert [detail for detail, _s in editions.write_all(tasks)] == ["pdf", "docx", "html"]
         lines = spans.read_text().splitlines()
         (_start, first_end), (second_start, _end) = sorted(
