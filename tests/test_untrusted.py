@@ -141,11 +141,18 @@ def test_output_folder_not_writable(copy_root, tmp_path, capsys) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_killed_build_leaves_no_temporary_files(copy_root, sig: int) -> None:
     folder = copy_root("embedded")
-    process = subprocess.Popen(
-        [sys.executable, str(TOOL_ROOT / "build.py"), str(folder), "-q"],
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(TOOL_ROOT)},
-    )
+    # As from a terminal: a shell's background job (nohup, `&`) has SIGINT ignored, and a
+    # program started from it keeps ignoring it, as POSIX wants.
+    ignored = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, str(TOOL_ROOT / "build.py"), str(folder), "-q"],
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(TOOL_ROOT)},
+        )
+    finally:
+        signal.signal(signal.SIGINT, ignored)
     output = folder / "output"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list(output.glob(".press-*/*")):
