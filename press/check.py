@@ -58,8 +58,7 @@ def parity(paths: dict[str, Path], reading: extract.Reading) -> list[Problem]:
         citations = [c for c in html.citations if c]
         problems += _in_order("in-text citation", citations, docx.body, "DOCX")
     if "pdf" in paths:
-        footnote_size, margins = reading
-        pdf = extract.from_pdf(paths["pdf"], footnote_size=footnote_size, margins_pt=margins)
+        pdf = extract.from_pdf(paths["pdf"], reading)
         problems += _compare("headings", html.headings, pdf.headings, "PDF (bookmarks)")
         blocks = list(zip(html.under, html.paragraphs, strict=True))
         problems += _in_order_under("paragraph", blocks, pdf.body, "PDF")

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lxml import etree, html
 
@@ -149,38 +149,36 @@ def from_docx(path: Path) -> EditionText:
     return out
 
 
-Reading = tuple[float, tuple[float, float]]
-"""How the PDF edition is read: footnote size, and the top and bottom margins (pt)."""
+class Reading(NamedTuple):
+    """How the PDF edition is read."""
+
+    footnote_size: float
+    """Points: tells footnote text from body text."""
+    margins_pt: tuple[float, float]
+    """Top and bottom margins (points): where running heads and page numbers stand."""
 
 
 def print_reading(config: Config, design: Design) -> Reading:
     """The footnote size, and the margins where running heads and page numbers stand: one
     answer for the PDF writer (which reads its chapters as it lays them out) and the check
     (which finds that reading in the cache under the same values)."""
-    return design.sizes["footnote"], config.page.top_bottom_pt
+    return Reading(design.sizes["footnote"], config.page.top_bottom_pt)
 
 
-def from_pdf(path: Path, *, footnote_size: float, margins_pt: tuple[float, float]) -> EditionText:
+def from_pdf(path: Path, reading: Reading) -> EditionText:
     """Text of the PDF edition after its cover and contents.
 
-    ``footnote_size`` (pt) tells footnote text from body text; ``margins_pt``
-    (top, bottom) is where running heads and page numbers stand. Read once per
-    file content: the result is kept in the build cache under the file's hash
-    (the chapter-parallel PDF writer stores it there from its chapters).
+    Read once per file content: the result is kept in the build cache under the file's
+    hash (the chapter-parallel PDF writer stores it there from its chapters).
     """
     data = path.read_bytes()
-    hit = cache.active().get("pdf-text", _pdf_key(data, footnote_size, margins_pt))
+    hit = cache.active().get("pdf-text", _pdf_key(data, reading))
     if hit is not None:
         return _text_from_json(hit)
-    return pdf_text(data, footnote_size, margins_pt)
+    return pdf_text(data, reading)
 
 
-def pdf_text(
-    data: bytes,
-    footnote_size: float,
-    margins_pt: tuple[float, float],
-    pages: list[PdfPage] | None = None,
-) -> EditionText:
+def pdf_text(data: bytes, reading: Reading, pages: list[PdfPage] | None = None) -> EditionText:
     """The text of the PDF ``data`` after its cover and contents, remembered for
     :func:`from_pdf`. ``pages``: every page's text, when it was read already (the PDF
     writer reads each chapter as it is laid out); else it is read here."""
@@ -188,14 +186,13 @@ def pdf_text(
 
     document = pdfium.PdfDocument(data)
     try:
-        outline = list(document.get_toc())
-        headings = [clean(item.get_title()) for item in outline]
-        first = _first_page(document, outline)
+        marks = bookmarks(document)
+        first = _first_page(document, marks)
         if pages is None:
-            pages = _read_pages(document, footnote_size, margins_pt)
+            pages = _read_pages(document, reading)
     finally:
-        document.close()  # the outline's items with it
-    out = EditionText(headings=headings)
+        document.close()
+    out = EditionText(headings=[clean(title) for title, _page in marks])
     read = pages[first:]
     out.body = "\n".join(page.body for page in read)
     notes = "\n".join(page.notes for page in read if page.notes)
@@ -203,12 +200,21 @@ def pdf_text(
     out.note_pages = [NotePage(page.calls, page.markers) for page in read]
     out.images = len({image for page in read for image in page.images})
     payload = json.dumps(dataclasses.asdict(out)).encode()
-    cache.active().put("pdf-text", _pdf_key(data, footnote_size, margins_pt), payload)
+    cache.active().put("pdf-text", _pdf_key(data, reading), payload)
     return out
 
 
-def _pdf_key(data: bytes, footnote_size: float, margins_pt: tuple[float, float]) -> str:
-    return cache.key("pdf-text", hashlib.sha256(data).hexdigest(), footnote_size, margins_pt)
+def bookmarks(document: Any) -> list[tuple[str, int | None]]:
+    """The title of each bookmark of a PDFium document, and the page it opens (from 0)."""
+    marks = []
+    for item in document.get_toc():
+        dest = item.get_dest()
+        marks.append((item.get_title(), dest.get_index() if dest is not None else None))
+    return marks
+
+
+def _pdf_key(data: bytes, reading: Reading) -> str:
+    return cache.key("pdf-text", hashlib.sha256(data).hexdigest(), *reading)
 
 
 def _text_from_json(data: bytes) -> EditionText:
@@ -229,27 +235,25 @@ class PdfPage:
     """Hashes of the images the page draws."""
 
 
-def read_pages(data: bytes, footnote_size: float, margins_pt: tuple[float, float]) -> list[PdfPage]:
+def read_pages(data: bytes, reading: Reading) -> list[PdfPage]:
     """Every page's text, read with PDFium."""
     import pypdfium2 as pdfium
 
     document = pdfium.PdfDocument(data)
     try:
-        return _read_pages(document, footnote_size, margins_pt)
+        return _read_pages(document, reading)
     finally:
         document.close()
 
 
-def _read_pages(
-    document: Any, footnote_size: float, margins_pt: tuple[float, float]
-) -> list[PdfPage]:
+def _read_pages(document: Any, reading: Reading) -> list[PdfPage]:
     """Text object by text object (as WeasyPrint drew them), not descending into form
     XObjects: running heads drawn over a page are not its text."""
     import pypdfium2.raw as raw
 
     pages = []
     for page in document:
-        reading = _PageReader(page.get_height(), margins_pt, footnote_size)
+        sorter = _PageReader(page.get_height(), reading)
         textpage = page.get_textpage()
         images = []
         for obj in page.get_objects([raw.FPDF_PAGEOBJ_TEXT, raw.FPDF_PAGEOBJ_IMAGE],
@@ -259,15 +263,15 @@ def _read_pages(
                 continue
             matrix = obj.get_matrix()
             text = obj.extract().replace("\x02", "-")  # PDFium marks a line-end hyphen so
-            reading.visit(text, matrix.f, obj.get_font_size() * abs(matrix.d))
-        pages.append(PdfPage("".join(reading.body).strip(), "".join(reading.notes).strip(),
-                             reading.calls, reading.markers, images))  # fmt: skip
+            sorter.visit(text, matrix.f, obj.get_font_size() * abs(matrix.d))
+        pages.append(PdfPage("".join(sorter.body).strip(), "".join(sorter.notes).strip(),
+                             sorter.calls, sorter.markers, images))  # fmt: skip
         textpage.close()
         page.close()
     return pages
 
 
-def _first_page(document: Any, outline: list[Any]) -> int:
+def _first_page(document: Any, marks: list[tuple[str, int | None]]) -> int:
     """Where the report begins: the print page's ``<main id="_report">``, else (a report's own
     template without it) the first bookmark, else the first page."""
     import pypdfium2.raw as raw
@@ -275,8 +279,8 @@ def _first_page(document: Any, outline: list[Any]) -> int:
     body = raw.FPDF_GetNamedDestByName(document, REPORT_START.encode())
     if body:
         return int(raw.FPDFDest_GetDestPageIndex(document, body))
-    dest = outline[0].get_dest() if outline else None
-    return dest.get_index() if dest is not None else 0
+    page = marks[0][1] if marks else None
+    return page if page is not None else 0
 
 
 @dataclass
@@ -290,9 +294,9 @@ class NotePage:
 class _PageReader:
     """Sorts one page's text runs into body, footnotes, footnote calls and markers."""
 
-    def __init__(self, height: float, margins: tuple[float, float], footnote_size: float) -> None:
-        self.top, self.bottom = height - margins[0], margins[1]
-        self.footnote_size = footnote_size
+    def __init__(self, height: float, reading: Reading) -> None:
+        self.top, self.bottom = height - reading.margins_pt[0], reading.margins_pt[1]
+        self.footnote_size = reading.footnote_size
         self.body: list[str] = []
         self.notes: list[str] = []
         self.calls: list[int] = []

@@ -41,12 +41,12 @@ class Built:
 def build_and_read(folder: Path, output: Path) -> Built:
     result = build(Options(folder=folder, output=output))
     paths = {w.format: w.path for w in result.written}
-    footnote, margins = extract.print_reading(result.config, load_design(folder))
+    reading = extract.print_reading(result.config, load_design(folder))
     return Built(
         result=result,
         html=extract.from_html(paths["html"]),
         docx=extract.from_docx(paths["docx"]),
-        pdf=extract.from_pdf(paths["pdf"], footnote_size=footnote, margins_pt=margins),
+        pdf=extract.from_pdf(paths["pdf"], reading),
     )
 
 

@@ -91,11 +91,11 @@ def test_the_text_read_from_the_chapters_is_what_the_file_holds(copy_root, tmp_p
     folder = copy_root("embedded")
     assert main([str(folder), "--format", "pdf,html", "-q", "--output", str(tmp_path)]) == 0
     path = tmp_path / "north-korea-missile-tests.pdf"
-    margins = (PRINT_MARGIN_PT, PRINT_MARGIN_PT)
+    reading = extract.Reading(8.5, (PRINT_MARGIN_PT, PRINT_MARGIN_PT))
     with cache.using(cache.Cache(folder)) as store:
-        assert store.get("pdf-text", extract._pdf_key(path.read_bytes(), 8.5, margins))
-        remembered = extract.from_pdf(path, footnote_size=8.5, margins_pt=margins)
-    assert remembered == extract.from_pdf(path, footnote_size=8.5, margins_pt=margins)  # afresh
+        assert store.get("pdf-text", extract._pdf_key(path.read_bytes(), reading))
+        remembered = extract.from_pdf(path, reading)
+    assert remembered == extract.from_pdf(path, reading)  # afresh
     assert remembered.headings[0] == "Motivations and History of the Missile Programme"
 
 
@@ -198,7 +198,7 @@ def test_text_before_the_first_heading_is_read_and_agrees(copy_root, capsys, one
     if one_piece:
         let_chapters_run_on(folder)
     assert main([str(folder), "-q"]) == 0, capsys.readouterr().err  # the editions agree
-    pdf = extract.from_pdf(folder / "output" / "briefing.pdf", footnote_size=8.5,
-                           margins_pt=(PRINT_MARGIN_PT, PRINT_MARGIN_PT))  # fmt: skip
+    reading = extract.Reading(8.5, (PRINT_MARGIN_PT, PRINT_MARGIN_PT))
+    pdf = extract.from_pdf(folder / "output" / "briefing.pdf", reading)
     assert pdf.body.startswith("Opening words before any chapter.")
     assert "A preamble note." in pdf.footnotes[0]

@@ -37,7 +37,7 @@ def styled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Styled]:
             html=extract.from_html(paths["html"]),
             docx=extract.from_docx(paths["docx"]),
             pdf=extract.from_pdf(
-                paths["pdf"], footnote_size=8.5, margins_pt=(PRINT_MARGIN_PT, PRINT_MARGIN_PT)
+                paths["pdf"], extract.Reading(8.5, (PRINT_MARGIN_PT, PRINT_MARGIN_PT))
             ),
             paths=paths,
         )
@@ -220,7 +220,7 @@ def test_author_footnotes_sit_alongside_citation_notes(copy_root, tmp_path) -> N
     assert main(args) == 0
     html = extract.from_html(tmp_path / "briefing.html")
     docx = extract.from_docx(tmp_path / "briefing.docx")
-    pdf = extract.from_pdf(tmp_path / "briefing.pdf", footnote_size=8.5, margins_pt=(71, 71))
+    pdf = extract.from_pdf(tmp_path / "briefing.pdf", extract.Reading(8.5, (71, 71)))
     # The author's note (with its own citation inside), then two citation notes, numbered 1-3.
     assert len(html.footnotes) == 3
     assert html.footnotes[0].startswith("Samples were taken at low tide, as in earlier surveys")

@@ -181,7 +181,7 @@ def test_numbered_sections_in_every_edition(copy_root, tmp_path) -> None:
     headings = ["1 Findings", "2 Outlook", "2.1 Next steps", "References"]
     assert extract.from_html(tmp_path / "briefing.html").headings == headings
     assert extract.from_docx(tmp_path / "briefing.docx").headings == headings
-    pdf = extract.from_pdf(tmp_path / "briefing.pdf", footnote_size=8.5, margins_pt=(71, 71))
+    pdf = extract.from_pdf(tmp_path / "briefing.pdf", extract.Reading(8.5, (71, 71)))
     assert pdf.headings == headings
 
 

@@ -61,7 +61,7 @@ class Edition(Protocol):
     suffix: str
     splits: bool
     """Whether the writer divides its own work with :func:`parallel` (it then runs in the
-    main process while the other writers run in the workers)."""
+    main process while the other writers run in processes of their own)."""
 
     def write(self, job: Job, target: Path) -> str:
         """Write the edition to ``target`` (a staging path; the caller renames it).

@@ -38,7 +38,6 @@ from press.errors import BuildError, Problem, captured, warning
 
 log = logging.getLogger("press")
 MAX_DATA_URL = 64 * 1024 * 1024  # images are embedded as data: URLs; nothing else is that big
-Margins = tuple[float, float]
 
 
 class PdfEdition:
@@ -57,7 +56,7 @@ class PdfEdition:
             options["pdf_variant"] = f"pdf/{config.pdf.standard}"
         reading = extract.print_reading(config, job.design)
         parts = pdfparts.split(page)
-        if parts is None:
+        if parts is None:  # one piece, handed out as one (the other writers start with it)
             whole = _reported(parallel(lay_out, [(Layout(page, config.folder, options),)])[0])
             target.write_bytes(whole.pdf)
             return f"{whole.pages} pages"
@@ -83,8 +82,8 @@ class Layout:
     page: str
     folder: Path
     options: dict[str, Any]
-    reading: tuple[float, Margins] | None = None
-    """Footnote size, top and bottom margins: read each page's text too."""
+    reading: extract.Reading | None = None
+    """When given, each page's text is read too, this way."""
     css: str = ""
     """A stylesheet kept parsed, with its fonts loaded, for the next page."""
     write: bool = True
@@ -130,7 +129,7 @@ def lay_out(layout: Layout) -> Laid:
         data = document.write_pdf(**layout.options) if layout.write else b""
     anchors = {name: i for i, p in reversed(list(enumerate(document.pages))) for name in p.anchors}
     reading = layout.reading if layout.write else None
-    text = extract.read_pages(data, *reading) if reading else []
+    text = extract.read_pages(data, reading) if reading else []
     laid = Laid(data, len(document.pages), text, anchors,
                 [r.getMessage() for r in records], fetcher.refused)  # fmt: skip
     if not laid.refused:
@@ -184,7 +183,7 @@ def _write_in_parts(
     parts: pdfparts.Split,
     folder: Path,
     options: dict[str, Any],
-    reading: tuple[float, Margins],
+    reading: extract.Reading,
     target: Path,
     fonts: list[Path],
 ) -> str:
@@ -223,7 +222,7 @@ def _write_in_parts(
                             "pdf.weasyprint"))  # fmt: skip
     target.write_bytes(joined.pdf)
     pages = [*front.text, *[page for chapter in chapters for page in chapter.text]]
-    extract.pdf_text(joined.pdf, *reading, pages)  # what the parity check will read
+    extract.pdf_text(joined.pdf, reading, pages)  # what the parity check will read
     new = sum(not c.cached for c in chapters)
     return (
         f"{front.pages + sum(counts)} pages, {len(chapters)} chapters laid out in parallel"

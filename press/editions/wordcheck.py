@@ -23,6 +23,7 @@ from lxml import etree
 from press import turns
 from press.config import source_date_epoch
 from press.errors import BuildError, Problem
+from press.extract import bookmarks
 
 PLACE = "docx edition"
 RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -119,12 +120,11 @@ def heading_pages(pdf: bytes, headings: list[str]) -> list[int | None]:
     import pypdfium2 as pdfium
 
     document = pdfium.PdfDocument(pdf)
-    marks: list[tuple[str, int]] = []
-    for item in document.get_toc():
-        dest = item.get_dest()
-        if dest is not None:
-            marks.append((" ".join(item.get_title().split()), dest.get_index() + 1))
-    document.close()
+    try:
+        marks = [(" ".join(title.split()), page + 1)
+                 for title, page in bookmarks(document) if page is not None]  # fmt: skip
+    finally:
+        document.close()
     pages: list[int | None] = []
     at = 0
     for heading in headings:
