@@ -202,3 +202,20 @@ def test_text_before_the_first_heading_is_read_and_agrees(copy_root, capsys, one
     pdf = extract.from_pdf(folder / "output" / "briefing.pdf", reading)
     assert pdf.body.startswith("Opening words before any chapter.")
     assert "A preamble note." in pdf.footnotes[0]
+
+
+@pytest.mark.parametrize("one_piece", [False, True])
+def test_the_contents_keep_the_reports_own_style(copy_root, capsys, one_piece: bool) -> None:
+    """A report's print.css that writes the contents' page numbers its own way (here in
+    brackets, no leader) gets them so whether the PDF is laid out by chapter or in one."""
+    folder = copy_root("embedded")
+    shipped = (TOOL_ROOT / "styles" / "print.css").read_text()
+    rule = '.toc a::after { content: " [p. " target-counter(attr(href url), page) "]"; }\n'
+    put(folder, "styles/print.css", shipped + rule + ("h1 { break-before: auto; }\n" * one_piece))
+    assert ("chapters laid out" in pdf_detail(folder, capsys)) != one_piece
+    reader = PdfReader(folder / "output" / "north-korea-missile-tests.pdf")
+    toc = reader.pages[1].extract_text()
+    marks = outline(reader)
+    assert marks and "..." not in toc
+    for _, title, page in marks:
+        assert f"{title} [p. {page}]" in " ".join(toc.split()), title

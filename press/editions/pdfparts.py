@@ -4,7 +4,9 @@
 cover and contents) and one part per top-level section, each a whole HTML page with
 the same head, so the parts can be laid out in parallel and each cached on its own.
 Links between parts are written as ``press-xref:`` links (WeasyPrint would drop a
-link to an anchor it cannot see); the footnote counter of each part starts where the
+link to an anchor it cannot see); the contents' page numbers are written into the front
+(where the report's stylesheet asks for ``target-counter(attr(href), page)`` it gets them
+from there, styled as it says); the footnote counter of each part starts where the
 previous part's notes end. Running heads and page numbers are left out of the parts:
 :func:`furniture` writes a page of empty sheets that carry only them, laid out with
 the same ``@page`` rules, and :func:`join` draws each sheet over its page as a
@@ -46,7 +48,10 @@ MARGIN_BOXES = (
 NO_FURNITURE = (
     "@page { " + " ".join(f"@{box} {{ content: none !important; }}" for box in MARGIN_BOXES) + " }"
 )
-NUMBERED_TOC = 'nav.toc a[data-page]::after { content: leader(".") attr(data-page); }'
+PAGE_OF_LINK = re.compile(
+    r"target-counter\(\s*attr\(\s*href(?:\s+url)?\s*\)\s*,\s*page\s*(?:,[^()]*)?\)"
+)
+"""How a print stylesheet shows the page a link leads to (the contents' page numbers)."""
 SHEETS_ONLY = (
     "@page { background: none !important; border: none !important; }"
     " html, body { background: none !important; margin: 0 !important; padding: 0 !important; }"
@@ -421,7 +426,8 @@ def _front_page(
     front = lxml.html.document_fromstring(_html(root))
     body = front.find("body")
     body.extend(before)
-    _add_style(front.find("head"), NUMBERED_TOC)
+    for style in front.find("head").iter("style"):  # the numbers are written in, not counted
+        style.text = PAGE_OF_LINK.sub("attr(data-page)", style.text or "")
     links = front.xpath(f"//nav[contains(@class, 'toc')]//a[starts-with(@href, '{XREF}')]")
 
     def html(pages: dict[str, int]) -> str:
