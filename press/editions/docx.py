@@ -12,7 +12,8 @@ from pathlib import Path
 from press import pandoc
 from press.assets import logo_url
 from press.editions import Job
-from press.editions.wordcheck import check_package, heading_pages, office, stable_zip, to_pdf
+from press.editions.wordcheck import check_package, office, stable_zip
+from press.editions.wordlayout import heading_pages
 from press.editions.wordpages import data_of, finish, set_toc_pages
 from press.editions.wordstyles import reference_docx
 from press.templating import long_date
@@ -48,12 +49,12 @@ class DocxEdition:
         detail = "no LibreOffice: contents without page numbers"
         soffice = office()
         if soffice:
-            pages = heading_pages(to_pdf(data, soffice), [e.text for e in entries])
+            pages, laid = heading_pages(data, [e.text for e in entries], soffice)
             if config.docx.toc_page_numbers:
                 numbered = {e.bookmark: p for e, p in zip(entries, pages, strict=True) if p}
                 data = set_toc_pages(data, numbered)
                 check_package(data)
-            detail = "checked by LibreOffice"
+            detail = laid
         data = stable_zip(data)
         target.write_bytes(data)
         return f"{len(data) // 1024} KiB, {detail}"

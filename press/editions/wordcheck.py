@@ -23,7 +23,6 @@ from lxml import etree
 from press import turns
 from press.config import source_date_epoch
 from press.errors import BuildError, Problem
-from press.extract import bookmarks
 
 PLACE = "docx edition"
 RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -84,10 +83,19 @@ def office() -> str | None:
 
 def to_pdf(data: bytes, soffice: str) -> bytes:
     """The document laid out and converted by LibreOffice; raises if it cannot convert."""
+    return to_pdfs([data], soffice)[0]
+
+
+def to_pdfs(documents: list[bytes], soffice: str) -> list[bytes]:
+    """Each document laid out and converted by LibreOffice, all in one run of it (it takes
+    a second to start); raises if it cannot convert one."""
+    if not documents:
+        return []
     with tempfile.TemporaryDirectory(prefix="press-office-") as tmp:
         folder = Path(tmp)
-        source = folder / "edition.docx"
-        source.write_bytes(data)
+        sources = [folder / f"edition-{i}.docx" for i in range(len(documents))]
+        for source, data in zip(sources, documents, strict=True):
+            source.write_bytes(data)
         command = [
             soffice,
             f"-env:UserInstallation={(folder / 'profile').as_uri()}",
@@ -97,7 +105,7 @@ def to_pdf(data: bytes, soffice: str) -> bytes:
             "pdf",
             "--outdir",
             str(folder),
-            str(source),
+            *map(str, sources),
         ]
         try:
             with turns.turn():
@@ -106,30 +114,10 @@ def to_pdf(data: bytes, soffice: str) -> bytes:
             raise BuildError(
                 [Problem(PLACE, None, "LibreOffice took over 180 s", "docx.office")]
             ) from None
-        target = folder / "edition.pdf"
-        if done.returncode != 0 or not target.is_file():
+        targets = [source.with_suffix(".pdf") for source in sources]
+        if done.returncode != 0 or not all(target.is_file() for target in targets):
             message = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
             raise BuildError(
                 [Problem(PLACE, None, f"LibreOffice cannot convert it: {message}", "docx.office")]
             )
-        return target.read_bytes()
-
-
-def heading_pages(pdf: bytes, headings: list[str]) -> list[int | None]:
-    """The page of each heading (in document order), from the bookmarks of LibreOffice's PDF."""
-    import pypdfium2 as pdfium
-
-    document = pdfium.PdfDocument(pdf)
-    try:
-        marks = [(" ".join(title.split()), page + 1)
-                 for title, page in bookmarks(document) if page is not None]  # fmt: skip
-    finally:
-        document.close()
-    pages: list[int | None] = []
-    at = 0
-    for heading in headings:
-        wanted = " ".join(heading.split())
-        found = next((i for i in range(at, len(marks)) if marks[i][0] == wanted), None)
-        pages.append(marks[found][1] if found is not None else None)
-        at = found + 1 if found is not None else at
-    return pages
+        return [target.read_bytes() for target in targets]

@@ -1,0 +1,306 @@
+"""On which page each heading of the Word edition falls, from LibreOffice's layout, chapter by
+chapter.
+
+Every Heading 1 starts a page (the reference styles' page break), so a chapter's pages do not
+depend on the chapters around it. LibreOffice lays out the whole document once; each
+chapter's page count and the pages of its headings within it are then cached under a hash of
+everything its layout reads: its XML, its footnotes and the number of the first, the
+relationships it uses, the package's other parts (styles, page setup, header and footer,
+fonts) and LibreOffice's version. After an edit only the chapters that changed are laid out
+again, behind the title page, in one document per run of consecutive chapters (its footnotes
+numbered from where they start in the whole document): at x50, 1 chapter of 351 instead of
+550 pages. The front matter's length comes from the last whole layout (LibreOffice shows the
+contents' page numbers as they are in the file: empty, so they do not change it); a new
+contents or changed chapters in more than a few places lay out the whole document again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from press import cache
+from press.editions.wordcheck import to_pdfs
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+DOCUMENT, NOTES, RELS = "word/document.xml", "word/footnotes.xml", "word/_rels/document.xml.rels"
+RUNS = 3
+"""At most this many runs of changed chapters are laid out apart; more, the whole document."""
+
+Mark = tuple[str, int]
+"""A heading's title as LibreOffice bookmarks it, and its page."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A laid-out stretch of the document: its pages, and its headings' pages from its first."""
+
+    pages: int
+    marks: list[Mark]
+
+    def encoded(self) -> bytes:
+        return json.dumps({"pages": self.pages, "marks": self.marks}).encode()
+
+    @classmethod
+    def decoded(cls, data: bytes | None) -> Layout | None:
+        if data is None:
+            return None
+        values = json.loads(data)
+        marks = [(title, page) for title, page in values["marks"]]
+        return cls(values["pages"], marks)
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """The document's body cut before each Heading 1: the front matter, then the chapters."""
+
+    root: Any
+    """The parsed ``word/document.xml``, whose body these are."""
+    front: list[Any]
+    chapters: list[list[Any]]
+    first_notes: list[int]
+    """The number of each chapter's first footnote in the whole document."""
+    keys: list[str]
+    """The front's cache key, then each chapter's."""
+
+
+def heading_pages(data: bytes, headings: list[str], soffice: str) -> tuple[list[int | None], str]:
+    """The page of each of ``headings`` (their texts, in document order) in the Word package
+    ``data`` as LibreOffice lays it out, and a few words on how much of it it laid out now
+    (which is also the check that an office suite reads it)."""
+    package = zipfile.ZipFile(io.BytesIO(data))
+    parts = _cut(package, _version(soffice))
+    store = cache.active()
+    front = Layout.decoded(store.get("docx-layout", parts.keys[0]))
+    known = [Layout.decoded(store.get("docx-layout", key)) for key in parts.keys[1:]]
+    runs = _runs([i for i, layout in enumerate(known) if layout is None])
+    if front is not None and len(runs) <= RUNS:
+        documents = [_partial(package, parts, run) for run in runs]
+        for run, pdf in zip(runs, to_pdfs(documents, soffice), strict=True):
+            laid = _chapters(_marks(pdf), len(run))
+            if laid is None:
+                break
+            for index, layout in zip(run, laid, strict=True):
+                known[index] = layout
+                store.put("docx-layout", parts.keys[index + 1], layout.encoded())
+        else:
+            done, chapters = sum(len(run) for run in runs), len(parts.chapters)
+            pages = _matched(_joined(front, known), headings)  # type: ignore[arg-type]
+            if not done:
+                return pages, "contents' page numbers from the cache"
+            laid = f"{done} of {chapters} chapters laid out, the others from the cache"
+            return pages, f"checked by LibreOffice ({laid})"
+    marks = _marks(to_pdfs([data], soffice)[0])
+    pages = _matched([(title, page) for title, page, _level in marks], headings)
+    whole = _whole(marks, len(parts.chapters))
+    if whole is not None:
+        for key, layout in zip(parts.keys, whole, strict=True):
+            store.put("docx-layout", key, layout.encoded())
+    return pages, "checked by LibreOffice (whole document laid out)"
+
+
+def _cut(package: zipfile.ZipFile, version: str) -> _Parts:
+    root = etree.fromstring(package.read(DOCUMENT))
+    body = root.find(f"{W}body")
+    notes = _notes(package)
+    rels = _relationships(package)
+    common = hashlib.sha256(version.encode())
+    for name in sorted(package.namelist()):
+        if name not in (DOCUMENT, NOTES, RELS) and not name.startswith("docProps/"):
+            common.update(name.encode() + hashlib.sha256(package.read(name)).digest())
+    section = body.find(f"{W}sectPr")
+    common.update(etree.tostring(section) if section is not None else b"")
+    front: list[Any] = []
+    chapters: list[list[Any]] = []
+    for element in body:
+        if element.tag == f"{W}sectPr":
+            continue
+        if _is_chapter_heading(element):
+            carried = []  # a bookmark pandoc put just before the heading belongs with it
+            current = chapters[-1] if chapters else front
+            while current and current[-1].tag == f"{W}bookmarkStart":
+                carried.insert(0, current.pop())
+            chapters.append(carried)
+        (chapters[-1] if chapters else front).append(element)
+    keys, first_notes, count = [], [], 0
+    for index, elements in enumerate([front, *chapters]):
+        if index:
+            first_notes.append(count + 1)
+        used = [e for element in elements for e in element.iter(f"{W}footnoteReference")]
+        count += len(used)
+        digest = hashlib.sha256(common.digest())
+        digest.update(str(first_notes[-1] if index else 0).encode())
+        for element in elements:
+            digest.update(etree.tostring(element))
+            for value in _relationship_ids(element):
+                digest.update(rels.get(value, "").encode())
+        for reference in used:
+            digest.update(notes.get(reference.get(f"{W}id", ""), b""))
+        keys.append(
+            cache.key("docx-layout", "front" if index == 0 else "chapter", digest.hexdigest())
+        )
+    return _Parts(root, front, chapters, first_notes, keys)
+
+
+def _is_chapter_heading(element: Any) -> bool:
+    style = element.find(f"{W}pPr/{W}pStyle")
+    return element.tag == f"{W}p" and style is not None and style.get(f"{W}val") == "Heading1"
+
+
+def _notes(package: zipfile.ZipFile) -> dict[str, bytes]:
+    if NOTES not in package.namelist():
+        return {}
+    root = etree.fromstring(package.read(NOTES))
+    return {note.get(f"{W}id"): etree.tostring(note) for note in root.iter(f"{W}footnote")}
+
+
+def _relationships(package: zipfile.ZipFile) -> dict[str, str]:
+    """What each relationship of the body points at (a picture by its bytes' hash)."""
+    if RELS not in package.namelist():
+        return {}
+    names = set(package.namelist())
+    found = {}
+    for rel in etree.fromstring(package.read(RELS)):
+        target = rel.get("Target", "")
+        part = "word/" + target if not target.startswith("/") else target.lstrip("/")
+        if rel.get("TargetMode") != "External" and part in names:
+            target = hashlib.sha256(package.read(part)).hexdigest()
+        found[rel.get("Id", "")] = f"{rel.get('Type')} {target}"
+    return found
+
+
+def _relationship_ids(element: Any) -> list[str]:
+    return [v for e in element.iter() for k, v in e.attrib.items() if k.startswith(R)]
+
+
+def _version(soffice: str) -> str:
+    """LibreOffice's build, from the version file beside its program (its path else)."""
+    program = Path(soffice).resolve().parent
+    for name in ("versionrc", "version.ini"):
+        if (program / name).is_file():
+            return (program / name).read_text(encoding="utf-8", errors="replace")
+    return str(program)
+
+
+def _runs(indexes: list[int]) -> list[list[int]]:
+    """``indexes`` in runs of consecutive numbers."""
+    runs: list[list[int]] = []
+    for index in indexes:
+        if runs and runs[-1][-1] == index - 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
+
+
+def _partial(package: zipfile.ZipFile, parts: _Parts, run: list[int]) -> bytes:
+    """The document with only the chapters of ``run``, behind the front matter without its
+    contents (whose links would lead nowhere), footnotes numbered as in the whole."""
+    body = parts.root.find(f"{W}body")
+    section = body.find(f"{W}sectPr")
+    for element in list(body):
+        body.remove(element)
+    front = [e for e in parts.front if e.tag != f"{W}sdt"]
+    for element in front + [e for index in run for e in parts.chapters[index]]:
+        body.append(element)
+    before = sum(1 for element in front for _ in element.iter(f"{W}footnoteReference"))
+    if section is not None:
+        _number_notes_from(section, parts.first_notes[run[0]] - before)
+        body.append(section)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in package.infolist():
+            if item.filename == DOCUMENT:
+                xml = etree.tostring(parts.root, xml_declaration=True, standalone=True)
+                target.writestr(item, xml)
+            else:
+                target.writestr(item, package.read(item))
+    return out.getvalue()
+
+
+def _number_notes_from(section: Any, start: int) -> None:
+    properties = section.find(f"{W}footnotePr")
+    if properties is None:
+        properties = etree.Element(f"{W}footnotePr")
+        after = [e for e in section if e.tag in (f"{W}headerReference", f"{W}footerReference")]
+        if after:
+            after[-1].addnext(properties)
+        else:
+            section.insert(0, properties)
+    for old in properties.findall(f"{W}numStart"):
+        properties.remove(old)
+    number = etree.SubElement(properties, f"{W}numStart")
+    number.set(f"{W}val", str(start))
+
+
+def _marks(pdf: bytes) -> list[tuple[str, int, int]]:
+    """Each bookmark of LibreOffice's PDF: its title, page (from 1) and level (0 for a
+    Heading 1); and, last, the page count as a mark titled ''."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    try:
+        found = []
+        for item in document.get_toc():
+            dest = item.get_dest()
+            if dest is not None and dest.get_index() is not None:
+                found.append((" ".join(item.get_title().split()), dest.get_index() + 1, item.level))
+        found.append(("", len(document) + 1, -1))
+        return found
+    finally:
+        document.close()
+
+
+def _whole(marks: list[tuple[str, int, int]], chapters: int) -> list[Layout] | None:
+    """The front matter's and each chapter's layout in the whole document's marks, if they
+    show where each chapter starts."""
+    starts = [i for i, (_title, _page, level) in enumerate(marks) if level == 0]
+    if len(starts) != chapters or not chapters:
+        return None
+    front = [(title, page - 1) for title, page, _level in marks[: starts[0]]]
+    layouts = [Layout(marks[starts[0]][1] - 1, front)]
+    for begin, end in zip(starts, [*starts[1:], len(marks) - 1], strict=True):
+        first = marks[begin][1]
+        section = [(title, page - first) for title, page, _level in marks[begin:end]]
+        layouts.append(Layout(marks[end][1] - first, section))
+    return layouts
+
+
+def _chapters(marks: list[tuple[str, int, int]], count: int) -> list[Layout] | None:
+    """The layouts of the ``count`` chapters of a partial document (:func:`_partial`)."""
+    starts = [i for i, (_title, _page, level) in enumerate(marks) if level == 0]
+    if len(starts) != count:
+        return None
+    laid = _whole(marks, count)
+    return laid[1:] if laid is not None else None
+
+
+def _joined(front: Layout, chapters: list[Layout]) -> list[Mark]:
+    """The whole document's marks from its parts' layouts."""
+    marks = [(title, 1 + offset) for title, offset in front.marks]
+    page = 1 + front.pages
+    for layout in chapters:
+        marks += [(title, page + offset) for title, offset in layout.marks]
+        page += layout.pages
+    return marks
+
+
+def _matched(marks: list[Mark], headings: list[str]) -> list[int | None]:
+    """The page of each heading, found in order among the marks (None if LibreOffice did
+    not bookmark it)."""
+    pages: list[int | None] = []
+    at = 0
+    for heading in headings:
+        wanted = " ".join(heading.split())
+        found = next((i for i in range(at, len(marks)) if marks[i][0] == wanted), None)
+        pages.append(marks[found][1] if found is not None else None)
+        at = found + 1 if found is not None else at
+    return pages

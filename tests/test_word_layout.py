@@ -1,0 +1,102 @@
+"""The Word edition's contents numbered from LibreOffice's layout chapter by chapter: after an
+edit only its chapter is laid out, and the numbers are those of a whole layout."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+
+from press.cli import main
+from press.editions import wordlayout
+from press.editions.wordcheck import office, to_pdfs
+from press.resources import TOOL_ROOT
+from tests.test_docx import needs_office, toc_of
+
+STEM = "north-korea-missile-tests"
+
+
+def docx_detail(folder: Path, capsys, *args: str) -> str:  # type: ignore[no-untyped-def]
+    assert main([str(folder), "--format", "docx", "--no-check", *args]) == 0
+    return next(line for line in capsys.readouterr().out.splitlines() if line.startswith("  docx"))
+
+
+def with_notes(folder: Path) -> None:
+    """The report in a notes style: footnotes on every page, numbered through the document."""
+    config = folder / "report.yaml"
+    text = config.read_text().replace(
+        "citation-style: apa", "citation-style: chicago-note-bibliography"
+    )
+    config.write_text(text)
+
+
+@needs_office
+def test_an_edit_lays_out_its_chapter_and_numbers_as_a_whole_layout(copy_root, capsys) -> None:
+    folder = copy_root("embedded")
+    with_notes(folder)
+    assert "(whole document laid out)" in docx_detail(folder, capsys)
+    _, before = toc_of(folder / "output" / f"{STEM}.docx")
+    section = folder / "content" / "02-japan-and-south-korea.md"
+    section.write_text(section.read_text() + "\n\nA long added paragraph. " * 120 + "\n")
+    assert "(1 of 8 chapters laid out, the others from the cache)" in docx_detail(folder, capsys)
+    edited = (folder / "output" / f"{STEM}.docx").read_bytes()
+    _, after = toc_of(folder / "output" / f"{STEM}.docx")
+    assert int(after[-1][3]) > int(before[-1][3])  # the chapters after it moved
+    assert "(whole document laid out)" in docx_detail(folder, capsys, "--no-cache")
+    assert (folder / "output" / f"{STEM}.docx").read_bytes() == edited
+
+
+@pytest.fixture(scope="module")
+def noted(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The embedded report's Word edition in a notes style."""
+    folder = tmp_path_factory.mktemp("noted")
+    shutil.copy(TOOL_ROOT / "report.yaml", folder)
+    shutil.copytree(TOOL_ROOT / "content", folder / "content")
+    with_notes(folder)
+    assert main([str(folder), "--format", "docx", "--no-check", "--quiet", "--no-cache"]) == 0
+    return (folder / "output" / f"{STEM}.docx").read_bytes()
+
+
+@needs_office
+def test_a_chapter_laid_out_alone_numbers_its_footnotes_as_in_the_whole(noted: bytes) -> None:
+    package = zipfile.ZipFile(io.BytesIO(noted))
+    parts = wordlayout._cut(package, "")
+    first = parts.first_notes
+    chapter = next(i for i in range(1, len(first) - 1) if first[i + 1] > first[i])
+    pdf = to_pdfs([wordlayout._partial(package, parts, [chapter])], office() or "")[0]
+    document = pdfium.PdfDocument(pdf)
+    text = "\n".join(document[i].get_textpage().get_text_range() for i in range(1, len(document)))
+    numbers = [int(n) for n in re.findall(r"^(\d+) \S", text, re.M)]
+    assert numbers == list(range(first[chapter], first[chapter + 1]))
+
+
+def test_each_chapters_key_changes_with_it_alone(noted: bytes) -> None:
+    keys = wordlayout._cut(zipfile.ZipFile(io.BytesIO(noted)), "7.4").keys
+    assert len(keys) == 9 and len(set(keys)) == 9  # the front matter and 8 chapters
+
+    def changed(name: str, change: Callable[[bytes], bytes], version: str = "7.4") -> list[str]:
+        out = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(noted)) as source, zipfile.ZipFile(out, "w") as target:
+            for item in source.infolist():
+                data = source.read(item)
+                target.writestr(item, change(data) if item.filename == name else data)
+        return wordlayout._cut(zipfile.ZipFile(io.BytesIO(out.getvalue())), version).keys
+
+    def in_last_chapter(xml: bytes) -> bytes:
+        at = xml.index(b"</w:t>", xml.rindex(b'w:val="Heading1"'))
+        return xml[:at] + b" (revised)" + xml[at:]
+
+    assert changed("word/document.xml", lambda xml: xml) == keys
+    edited = changed("word/document.xml", in_last_chapter)
+    assert edited[:-1] == keys[:-1] and edited[-1] != keys[-1]
+    restyled = changed(
+        "word/styles.xml", lambda xml: xml.replace(b"</w:styles>", b"<!----></w:styles>")
+    )
+    assert not set(restyled) & set(keys)  # new styles: every part laid out again
+    assert not set(changed("word/document.xml", lambda xml: xml, "7.5")) & set(keys)
