@@ -42,9 +42,13 @@ def test_an_edit_lays_out_its_chapter_and_numbers_as_a_whole_layout(copy_root, c
     with_notes(folder)
     assert "(whole document laid out)" in docx_detail(folder, capsys)
     _, before = toc_of(folder / "output" / f"{STEM}.docx")
+    kept = list((folder / ".cache" / "office-profile").iterdir())
+    assert len(kept) == 1  # LibreOffice's profile, for the next run
+    kept[0].write_bytes(b"damaged")  # then made again
     section = folder / "content" / "02-japan-and-south-korea.md"
     section.write_text(section.read_text() + "\n\nA long added paragraph. " * 120 + "\n")
     assert "(1 of 8 chapters laid out, the others from the cache)" in docx_detail(folder, capsys)
+    assert kept[0].read_bytes().startswith(b"PK")
     edited = (folder / "output" / f"{STEM}.docx").read_bytes()
     _, after = toc_of(folder / "output" / f"{STEM}.docx")
     assert int(after[-1][3]) > int(before[-1][3])  # the chapters after it moved

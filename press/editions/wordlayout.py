@@ -21,13 +21,12 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
 from press import cache
-from press.editions.wordcheck import to_pdfs
+from press.editions.wordcheck import office_version, to_pdfs
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -77,7 +76,7 @@ def heading_pages(data: bytes, headings: list[str], soffice: str) -> tuple[list[
     ``data`` as LibreOffice lays it out, and a few words on how much of it it laid out now
     (which is also the check that an office suite reads it)."""
     package = zipfile.ZipFile(io.BytesIO(data))
-    parts = _cut(package, _version(soffice))
+    parts = _cut(package, office_version(soffice))
     store = cache.active()
     front = Layout.decoded(store.get("docx-layout", parts.keys[0]))
     known = [Layout.decoded(store.get("docx-layout", key)) for key in parts.keys[1:]]
@@ -181,15 +180,6 @@ def _relationship_ids(element: Any) -> list[str]:
     return [v for e in element.iter() for k, v in e.attrib.items() if k.startswith(R)]
 
 
-def _version(soffice: str) -> str:
-    """LibreOffice's build, from the version file beside its program (its path else)."""
-    program = Path(soffice).resolve().parent
-    for name in ("versionrc", "version.ini"):
-        if (program / name).is_file():
-            return (program / name).read_text(encoding="utf-8", errors="replace")
-    return str(program)
-
-
 def _runs(indexes: list[int]) -> list[list[int]]:
     """``indexes`` in runs of consecutive numbers."""
     runs: list[list[int]] = []
@@ -216,13 +206,14 @@ def _partial(package: zipfile.ZipFile, parts: _Parts, run: list[int]) -> bytes:
         _number_notes_from(section, parts.first_notes[run[0]] - before)
         body.append(section)
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for item in package.infolist():
-            if item.filename == DOCUMENT:
-                xml = etree.tostring(parts.root, xml_declaration=True, standalone=True)
-                target.writestr(item, xml)
+    with zipfile.ZipFile(out, "w") as target:  # stored: it is read once, at once
+        for name in package.namelist():
+            if name == DOCUMENT:
+                target.writestr(
+                    name, etree.tostring(parts.root, xml_declaration=True, standalone=True)
+                )
             else:
-                target.writestr(item, package.read(item))
+                target.writestr(name, package.read(name))
     return out.getvalue()
 
 
