@@ -113,6 +113,8 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
     # pickled into each (at x50, 300 MiB saved at peak); gc.freeze() keeps the pages they
     # inherit shared, not copied when the collector visits them.
     _tasks, _start_others = tasks, start_others
+    for _name, job, _target in tasks:
+        job.document.digest  # noqa: B018 (made here, once, not in each writer's process)
     gc.freeze()
     try:
         with turns.shared(_FORK.Lock()):
@@ -274,7 +276,7 @@ def _write(name: str, job: Job, target: Path) -> tuple[str, list[Problem], float
 
 def _write_or_reuse(name: str, job: Job, target: Path) -> str:
     store = cache.active()
-    digest = cache.key("edition", name, job.document.ast, _settings_for(name, job.config),
+    digest = cache.key("edition", name, job.document.digest, _settings_for(name, job.config),
                        repr(job.design), _report_resources(job.config), bool(office()))  # fmt: skip
     hit = store.get("editions", digest)
     if hit is not None:

@@ -5,7 +5,6 @@ and checked as a package (and by LibreOffice, where installed) before it is writ
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -42,7 +41,7 @@ class DocxEdition:
             reference = Path(tmp) / "reference.docx"
             reference.write_bytes(reference_docx(job.design))
             args += ["--reference-doc", str(reference)]
-            data = pandoc.run(args, json.dumps(job.document.ast), place="docx edition")
+            data = pandoc.run(args, job.document.json, place="docx edition")
         depth = min(job.config.pdf.toc_depth, TOC_DEPTH)
         data, entries = finish(data, config, job.design, data_of(logo_url(config)), depth)
         check_package(data)

@@ -6,6 +6,7 @@ subset to the characters the report uses and embedded as WOFF2 data.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from press import pandoc
@@ -25,12 +26,17 @@ class HtmlEdition:
     suffix = ".html"
 
     def write(self, job: Job, target: Path) -> str:
-        blocks = job.document.blocks
-        body = fragment(as_json(job, with_backlinks(blocks)), place="html edition", shift=1)
+        # A copy of its own, freed before pandoc runs: a walk over the shared document would
+        # copy into this process every page of it, kept while pandoc runs (x50: ~100 MiB).
+        blocks = json.loads(job.document.json)["blocks"]
+        toc = contents(blocks)
+        document = as_json(job, with_backlinks(blocks))
+        del blocks
+        body = fragment(document, place="html edition", shift=1)
         characters = set(body) | set(str(report_values(job.config))) | ALWAYS
         fonts = job.design.font_faces(lambda font: _embedded(font, characters))
         css = fonts + stylesheet(job, "base.css", "web.css")
-        page = render(job, "web.html.j2", body=body, toc=contents(blocks), css=css)
+        page = render(job, "web.html.j2", body=body, toc=toc, css=css)
         target.write_text(page, encoding="utf-8")
         return f"{len(page.encode()) // 1024} KiB, self-contained"
 

@@ -75,35 +75,45 @@ def heading_pages(data: bytes, headings: list[str], soffice: str) -> tuple[list[
     """The page of each of ``headings`` (their texts, in document order) in the Word package
     ``data`` as LibreOffice lays it out, and a few words on how much of it it laid out now
     (which is also the check that an office suite reads it)."""
-    package = zipfile.ZipFile(io.BytesIO(data))
-    parts = _cut(package, office_version(soffice))
     store = cache.active()
-    front = Layout.decoded(store.get("docx-layout", parts.keys[0]))
-    known = [Layout.decoded(store.get("docx-layout", key)) for key in parts.keys[1:]]
-    runs = _runs([i for i, layout in enumerate(known) if layout is None])
-    if front is not None and len(runs) <= RUNS:
-        documents = [_partial(package, parts, run) for run in runs]
+    keys, runs, documents = _planned(data, office_version(soffice))
+    front, *known = (Layout.decoded(store.get("docx-layout", key)) for key in keys)
+    if front is not None and documents is not None:
         for run, pdf in zip(runs, to_pdfs(documents, soffice), strict=True):
             laid = _chapters(_marks(pdf), len(run))
             if laid is None:
                 break
             for index, layout in zip(run, laid, strict=True):
                 known[index] = layout
-                store.put("docx-layout", parts.keys[index + 1], layout.encoded())
+                store.put("docx-layout", keys[index + 1], layout.encoded())
         else:
-            done, chapters = sum(len(run) for run in runs), len(parts.chapters)
+            done = sum(len(run) for run in runs)
             pages = _matched(_joined(front, known), headings)  # type: ignore[arg-type]
             if not done:
                 return pages, "contents' page numbers from the cache"
-            laid = f"{done} of {chapters} chapters laid out, the others from the cache"
+            laid = f"{done} of {len(known)} chapters laid out, the others from the cache"
             return pages, f"checked by LibreOffice ({laid})"
     marks = _marks(to_pdfs([data], soffice)[0])
     pages = _matched([(title, page) for title, page, _level in marks], headings)
-    whole = _whole(marks, len(parts.chapters))
+    whole = _whole(marks, len(known))
     if whole is not None:
-        for key, layout in zip(parts.keys, whole, strict=True):
+        for key, layout in zip(keys, whole, strict=True):
             store.put("docx-layout", key, layout.encoded())
     return pages, "checked by LibreOffice (whole document laid out)"
+
+
+def _planned(data: bytes, version: str) -> tuple[list[str], list[list[int]], list[bytes] | None]:
+    """The cache keys of the front matter and each chapter; the runs of chapters not in the
+    cache, and the documents that lay them out (None: lay out the whole document). Apart,
+    so that the parsed document is freed before LibreOffice runs (x50: 100 MiB)."""
+    package = zipfile.ZipFile(io.BytesIO(data))
+    parts = _cut(package, version)
+    store = cache.active()
+    missing = [i for i, key in enumerate(parts.keys) if store.get("docx-layout", key) is None]
+    runs = _runs([i - 1 for i in missing if i])
+    if (missing and missing[0] == 0) or len(runs) > RUNS:
+        return parts.keys, runs, None
+    return parts.keys, runs, [_partial(package, parts, run) for run in runs]
 
 
 def _cut(package: zipfile.ZipFile, version: str) -> _Parts:
