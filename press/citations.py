@@ -69,6 +69,16 @@ class Document:
         return json.dumps(self.ast)
 
     @functools.cached_property
+    def headings(self) -> tuple[tuple[int, str, str], ...]:
+        """Each heading of the body (not those in lists or quotes): its level, identifier
+        and text; what the editions' contents list. Made once, like :attr:`json`."""
+        return tuple(
+            (node["c"][0], node["c"][1][0], pandoc.stringify(node["c"][2]))
+            for node in self.blocks
+            if node["t"] == "Header"
+        )
+
+    @functools.cached_property
     def digest(self) -> str:
         """A hash of the AST (cache keys)."""
         return hashlib.sha256(self.json.encode()).hexdigest()

@@ -113,8 +113,8 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
     # pickled into each (at x50, 300 MiB saved at peak); gc.freeze() keeps the pages they
     # inherit shared, not copied when the collector visits them.
     _tasks, _start_others = tasks, start_others
-    for _name, job, _target in tasks:
-        job.document.digest  # noqa: B018 (made here, once, not in each writer's process)
+    for _name, job, _target in tasks:  # made here, once, not in each writer's process
+        job.document.digest, job.document.headings  # noqa: B018
     gc.freeze()
     try:
         with turns.shared(_FORK.Lock()):
@@ -242,15 +242,18 @@ def _worker_signals() -> None:
 
 def parallel(function: Callable[..., T], calls: list[tuple[Any, ...]]) -> list[T]:
     """``function(*args)`` for each of ``calls``, results in order: in worker processes (one
-    per core, forked for these calls and ended with them) when a writer running in the main
-    process asks, and here, from the end of the queue, for the calls no worker has taken yet;
-    else all here. The other writers start now, if they have not yet."""
+    per core but one, forked for these calls and ended with them) when a writer running in
+    the main process asks, and here, from the end of the queue, for the calls no worker has
+    taken yet; else all here. The other writers start now, if they have not yet.
+
+    The main process is the other core's worker: one worker per core as well held 150 MiB
+    more at x50 for no time saved (the other writers want the cores too)."""
     if _start_others is not None:
         _start_others()
     cores = os.cpu_count() or 1
     if len(calls) <= 1 or cores <= 1 or multiprocessing.parent_process() is not None:
         return [function(*args) for args in calls]
-    pool = ProcessPoolExecutor(min(cores, len(calls)), mp_context=_FORK,
+    pool = ProcessPoolExecutor(min(cores - 1, len(calls)), mp_context=_FORK,
                                initializer=_yielding_worker)  # fmt: skip
     try:
         futures = [pool.submit(_lean, function, *args) for args in calls]

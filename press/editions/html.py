@@ -29,14 +29,13 @@ class HtmlEdition:
         # A copy of its own, freed before pandoc runs: a walk over the shared document would
         # copy into this process every page of it, kept while pandoc runs (x50: ~100 MiB).
         blocks = json.loads(job.document.json)["blocks"]
-        toc = contents(blocks)
         document = as_json(job, with_backlinks(blocks))
         del blocks
         body = fragment(document, place="html edition", shift=1)
         characters = set(body) | set(str(report_values(job.config))) | ALWAYS
         fonts = job.design.font_faces(lambda font: _embedded(font, characters))
         css = fonts + stylesheet(job, "base.css", "web.css")
-        page = render(job, "web.html.j2", body=body, toc=toc, css=css)
+        page = render(job, "web.html.j2", body=body, toc=contents(job.document), css=css)
         target.write_text(page, encoding="utf-8")
         return f"{len(page.encode()) // 1024} KiB, self-contained"
 

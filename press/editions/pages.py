@@ -12,6 +12,7 @@ import jinja2
 
 from press import pandoc, resources, templating
 from press.assets import logo_url
+from press.citations import Document
 from press.config import Config, source_date_epoch
 from press.editions import Job
 from press.errors import BuildError
@@ -82,14 +83,9 @@ def fragment(document: str, *, place: str, shift: int = 0) -> str:
     return pandoc.run(args, document, place=place).decode("utf-8")
 
 
-def contents(blocks: list[pandoc.Node], depth: int = TOC_DEPTH) -> list[TocEntry]:
+def contents(document: Document, depth: int = TOC_DEPTH) -> list[TocEntry]:
     """The headings shown in a table of contents, in order."""
-    entries = []
-    for node in blocks:
-        if node["t"] == "Header" and node["c"][0] <= depth:
-            level, (ident, _classes, _attrs), inlines = node["c"]
-            entries.append(TocEntry(level, ident, pandoc.stringify(inlines)))
-    return entries
+    return [TocEntry(*heading) for heading in document.headings if heading[0] <= depth]
 
 
 def render(job: Job, template: str, **context: Any) -> str:

@@ -71,7 +71,7 @@ def print_page(job: Job) -> str:
     body = fragment(blocks, place="pdf edition")
     css = job.design.font_faces(file_url) + stylesheet(job, "base.css", "print.css")
     css += page_css(config.page, labels(config.language))
-    toc = contents(job.document.blocks, config.pdf.toc_depth)
+    toc = contents(job.document, config.pdf.toc_depth)
     return render(job, "print.html.j2", body=body, toc=toc, css=css)
 
 
