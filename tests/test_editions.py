@@ -178,3 +178,28 @@ def test_entries_link_back_wherever_the_bibliography_stands(refs_first: bool) ->
     out = with_backlinks([refs, cite] if refs_first else [cite, refs])
     links = [n["c"][2][0] for n in pandoc.walk(out) if n["t"] == "Link"]
     assert links == ["#cite-1"]
+
+
+def test_a_long_document_converted_in_pieces_is_the_same_html() -> None:
+    from types import SimpleNamespace
+
+    from press import pandoc
+    from press.editions.pages import as_json, fragment
+
+    chapter = (
+        "# Chapter {n}\n\nText[^a{n}] and more.[^b{n}]\n\n## Part {n}\n\nMore text.[^c{n}]\n\n"
+        "[^a{n}]: A note with a list:\n\n    - one\n    - two\n\n"
+        "[^b{n}]: Another, with a [link](#chapter-1).\n\n[^c{n}]: A third.\n\n"
+    )
+    source = "Before any heading.[^0]\n\n[^0]: The first note.\n\n"
+    source += "".join(chapter.format(n=n) for n in range(1, 13))
+    ast = pandoc.to_json(["--from", "markdown"], source, place="test")
+    job = SimpleNamespace(document=SimpleNamespace(ast=ast))
+    whole = as_json(job, ast["blocks"])  # type: ignore[arg-type]
+    pieces = as_json(job, ast["blocks"], piece=500)  # type: ignore[arg-type]
+    assert len(whole) == 1 and len(pieces) >= 6
+    assert all('"t": "Header", "c": [1,' in piece for piece in pieces[1:])  # cut at chapters
+    for shift in (0, 1):
+        html = fragment(whole, place="test", shift=shift)
+        assert fragment(pieces, place="test", shift=shift) == html
+        assert html.count('class="footnote-ref"') == 37 and 'id="fn37"' in html

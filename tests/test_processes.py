@@ -95,7 +95,8 @@ def test_beside_the_pdf_of_a_long_report_the_other_writers_take_turns(
     monkeypatch.setattr(editions, "_write_or_reuse", write)
     for blocks, side_by_side in ((50, True), (editions.LONG_REPORT + 1, False)):
         spans.unlink(missing_ok=True)
-        job = SimpleNamespace(document=SimpleNamespace(blocks=[{}] * blocks, digest="", headings=()))
+        document = SimpleNamespace(blocks=[{}] * blocks, digest="", headings=())
+        job = SimpleNamespace(document=document)
         tasks = [(name, job, tmp_path / name) for name in ("pdf", "docx", "html")]
         assert [detail for detail, _s in editions.write_all(tasks)] == ["pdf", "docx", "html"]
         lines = spans.read_text().splitlines()

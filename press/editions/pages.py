@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from press.errors import BuildError
 from press.sources import report_values
 
 TOC_DEPTH = 2
+PIECE = 2_000_000
+"""Characters of JSON that pandoc converts to HTML in one run (:func:`as_json`)."""
 # The few words the page templates print, by language: (contents, page, of, skip link).
 LABELS = {
     "de": ("Inhalt", "Seite", "von", "Zum Inhalt springen"),
@@ -63,24 +66,75 @@ class TocEntry:
     text: str
 
 
-def as_json(job: Job, blocks: list[pandoc.Node]) -> str:
-    """The document with ``blocks`` for its body, as pandoc reads it.
+def as_json(job: Job, blocks: list[pandoc.Node], piece: int = PIECE) -> list[str]:
+    """The document with ``blocks`` for its body, as pandoc reads it, in pieces of about
+    ``piece`` characters, each but the first starting at a top-level heading.
 
-    Written apart from :func:`fragment` so that the blocks, when made for the call, are
-    freed before pandoc runs (at x50 a copy of the document's blocks is 100 MiB).
+    Pandoc needs some 40 bytes of memory per character of its input (x50: 300-370 MiB in one
+    run); in pieces of 2 MB it needs 190 MiB, whatever the length. Written apart from
+    :func:`fragment` so that the blocks, when made for the call, are freed before pandoc runs
+    (at x50 a copy of the document's blocks is 100 MiB).
     """
-    return json.dumps({**job.document.ast, "meta": {}, "blocks": blocks})
+    head, tail = json.dumps({**job.document.ast, "meta": {}, "blocks": "\0"}).split('"\\u0000"')
+    pieces: list[list[str]] = [[]]
+    size = 0
+    for block in blocks:
+        text = json.dumps(block)
+        if size > piece and block["t"] == "Header" and block["c"][0] == 1:
+            pieces.append([])
+            size = 0
+        pieces[-1].append(text)
+        size += len(text)
+    return [f"{head}[{','.join(texts)}]{tail}" for texts in pieces]
 
 
-def fragment(document: str, *, place: str, shift: int = 0) -> str:
-    """HTML for a document (:func:`as_json`) from pandoc's HTML writer (no citeproc: the
-    citations are resolved already).
+def fragment(documents: list[str], *, place: str, shift: int = 0) -> str:
+    """HTML for a document in pieces (:func:`as_json`) from pandoc's HTML writer (no
+    citeproc: the citations are resolved already), the pieces' footnotes numbered on and
+    gathered at the end as in one piece.
 
     ``shift`` moves every heading down (the web page's title is its one ``h1``).
     """
     args = ["--from", "json", "--to", "html5", "--wrap", "none", "--section-divs"]
     args += [f"--shift-heading-level-by={shift}"] if shift else []
-    return pandoc.run(args, document, place=place).decode("utf-8")
+    if len(documents) == 1:
+        return pandoc.run(args, documents[0], place=place).decode("utf-8")
+    bodies, notes, before = [], [], 0
+    for document in documents:
+        html = pandoc.run(args, document, place=place).decode("utf-8")
+        body, found = _notes_apart(html)
+        bodies.append(_numbered_on(body, before))
+        notes.append(_numbered_on(found, before))
+        before += found.count('<li id="fn')
+    if before:
+        bodies.append(f"{NOTES_OPEN}{''.join(notes)}{NOTES_CLOSE}")
+    return "".join(bodies)
+
+
+NOTES_OPEN = (
+    '<section id="footnotes" class="footnotes footnotes-end-of-document" role="doc-endnotes">'
+    "\n<hr />\n<ol>\n"
+)
+NOTES_CLOSE = "</ol>\n</section>\n"
+NOTE_NUMBERS = re.compile(
+    r'(<a href="#fn|" class="footnote-ref" id="fnref|" role="doc-noteref"><sup>'
+    r'|<li id="fn|<a href="#fnref)(\d+)(?=[<">])'
+)
+
+
+def _notes_apart(html: str) -> tuple[str, str]:
+    """A piece's HTML without its footnotes, and its footnotes (their list's items)."""
+    at = html.rfind(NOTES_OPEN)
+    if at < 0 or not html.endswith(NOTES_CLOSE):
+        return html, ""
+    return html[:at], html[at + len(NOTES_OPEN) : -len(NOTES_CLOSE)]
+
+
+def _numbered_on(html: str, before: int) -> str:
+    """Pandoc's footnote numbers in ``html`` (references and notes) moved on by ``before``."""
+    if not before:
+        return html
+    return NOTE_NUMBERS.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + before}", html)
 
 
 def contents(document: Document, depth: int = TOC_DEPTH) -> list[TocEntry]:
