@@ -27,7 +27,7 @@ from press.check import parity
 from press.citations import Document, Parsed, parse, resolve
 from press.config import Config, load_config
 from press.design import load_design
-from press.editions import EDITIONS, Job, write_all
+from press.editions import EDITIONS, Job, preload, write_all
 from press.errors import BuildError, Problem, captured, problems_in, warning
 from press.extract import Reading, print_reading
 from press.lint import lint
@@ -80,9 +80,11 @@ class Result:
 
 
 def prepare(options: Options) -> tuple[Config, list[Style], Parsed]:
-    """Everything up to citeproc: the checked config, styles and parsed report."""
+    """Everything up to citeproc: the checked config, styles and parsed report (meanwhile
+    the libraries of the editions it names load in the background)."""
     overrides = {"citation-style": options.styles, "formats": options.formats}
     config = load_config(options.folder, overrides)
+    preload(config.formats)
     styles, problems = [], []
     for spec in config.citation_styles:
         try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 import time
 from types import SimpleNamespace
 
@@ -13,6 +15,7 @@ import pytest
 from press import editions, pandoc, turns
 from press.cli import main
 from press.editions import EDITIONS, parallel
+from press.resources import TOOL_ROOT
 
 pytestmark = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: all in one process")
 
@@ -104,3 +107,16 @@ def test_beside_the_pdf_of_a_long_report_the_other_writers_take_turns(
             (float(a), float(b)) for a, b in (line.split() for line in lines)
         )
         assert (second_start < first_end) == side_by_side
+
+
+def test_weasyprint_loads_in_the_background_and_before_any_fork() -> None:
+    script = (
+        "import sys\n"
+        "from press import editions\n"
+        "assert 'weasyprint' not in sys.modules  # not with the modules that read the report\n"
+        "editions.preload(['html', 'pdf'])\n"
+        "editions.write_all([])\n"
+        "assert 'weasyprint' in sys.modules and not editions._loading  # loaded, waited for\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=TOOL_ROOT, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()

@@ -24,6 +24,7 @@ class DocxEdition:
     name = "docx"
     splits = False
     suffix = ".docx"
+    libraries = ()
 
     def write(self, job: Job, target: Path) -> str:
         config = job.config

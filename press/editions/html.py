@@ -24,6 +24,7 @@ class HtmlEdition:
     name = "html"
     splits = False
     suffix = ".html"
+    libraries = ()
 
     def write(self, job: Job, target: Path) -> str:
         # A copy of its own, freed before pandoc runs: a walk over the shared document would

@@ -14,12 +14,11 @@ import re
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from functools import cache as once
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lxml.html
-import weasyprint
-from weasyprint.text.fonts import FontConfiguration
 
 from press import cache, extract, pandoc, resources
 from press.config import PageSettings
@@ -36,6 +35,10 @@ from press.editions.pages import (
 )
 from press.errors import BuildError, Problem, captured, warning
 
+if TYPE_CHECKING:
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
 log = logging.getLogger("press")
 MAX_DATA_URL = 64 * 1024 * 1024  # images are embedded as data: URLs; nothing else is that big
 
@@ -44,6 +47,7 @@ class PdfEdition:
     name = "pdf"
     splits = True
     suffix = ".pdf"
+    libraries = ("weasyprint",)
 
     def write(self, job: Job, target: Path) -> str:
         config = job.config
@@ -114,8 +118,10 @@ def lay_out(layout: Layout) -> Laid:
     hit = _from_cache(layout.key())
     if hit is not None:
         return hit
+    import weasyprint
+
     folder = layout.folder
-    fetcher = LocalFetcher(resources.allowed_roots(folder))
+    fetcher = local_fetcher(resources.allowed_roots(folder))
     with captured("weasyprint", only_here=True) as records:
         shared: dict[str, Any] = {}
         if layout.css:
@@ -145,9 +151,12 @@ _STYLESHEETS: dict[tuple[str, str], tuple[weasyprint.CSS, FontConfiguration, lis
 def _stylesheet(css: str, folder: Path) -> tuple[weasyprint.CSS, FontConfiguration, list[str]]:
     """``css`` parsed, its fonts loaded, once per process and build (not once per chapter:
     that took two thirds of a short chapter's layout); the URLs it was refused."""
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
     key = (css, folder.as_posix())
     if key not in _STYLESHEETS:
-        fetcher = LocalFetcher(resources.allowed_roots(folder))
+        fetcher = local_fetcher(resources.allowed_roots(folder))
         fonts = FontConfiguration()
         sheet = weasyprint.CSS(
             string=css, base_url=folder.as_uri() + "/", url_fetcher=fetcher, font_config=fonts
@@ -310,23 +319,35 @@ def footnotes_in_place(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
     return result
 
 
-class LocalFetcher(weasyprint.URLFetcher):
-    """A URL fetcher that reads ``data:`` URLs and files under the allowed folders only."""
+def local_fetcher(roots: tuple[Path, ...]) -> Any:
+    """A WeasyPrint URL fetcher that reads ``data:`` URLs and files under ``roots`` only;
+    what it refused in its ``refused``."""
+    fetcher = _fetcher_class()(allowed_protocols=("file", "data"))
+    fetcher.roots, fetcher.refused = roots, []
+    return fetcher
 
-    def __init__(self, roots: tuple[Path, ...]) -> None:
-        super().__init__(allowed_protocols=("file", "data"))
-        self.roots = roots
-        self.refused: list[str] = []
 
-    def fetch(
-        self, url: str, headers: dict[str, str] | None = None
-    ) -> weasyprint.urls.URLFetcherResponse:
-        parsed = urllib.parse.urlsplit(url)
-        if parsed.scheme == "data" and len(url) <= MAX_DATA_URL:
-            return super().fetch(url, headers)
-        if parsed.scheme == "file":
-            path = Path(urllib.request.url2pathname(parsed.path)).resolve()
-            if any(path.is_relative_to(root) for root in self.roots):
+@once
+def _fetcher_class() -> type:
+    """Made when first needed: WeasyPrint is imported by the writer, not with this module
+    (:attr:`PdfEdition.libraries`)."""
+    import weasyprint
+
+    class LocalFetcher(weasyprint.URLFetcher):  # type: ignore[misc]
+        roots: tuple[Path, ...]
+        refused: list[str]
+
+        def fetch(
+            self, url: str, headers: dict[str, str] | None = None
+        ) -> weasyprint.urls.URLFetcherResponse:
+            parsed = urllib.parse.urlsplit(url)
+            if parsed.scheme == "data" and len(url) <= MAX_DATA_URL:
                 return super().fetch(url, headers)
-        self.refused.append(url)
-        raise ValueError(f"not allowed: {url}")
+            if parsed.scheme == "file":
+                path = Path(urllib.request.url2pathname(parsed.path)).resolve()
+                if any(path.is_relative_to(root) for root in self.roots):
+                    return super().fetch(url, headers)
+            self.refused.append(url)
+            raise ValueError(f"not allowed: {url}")
+
+    return LocalFetcher
