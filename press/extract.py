@@ -192,7 +192,7 @@ def pdf_text(data: bytes, reading: Reading, pages: list[PdfPage] | None = None) 
             pages = _read_pages(document, reading)
     finally:
         document.close()
-    out = EditionText(headings=[clean(title) for title, _page in marks])
+    out = EditionText(headings=[clean(title) for title, _page, _level in marks])
     read = pages[first:]
     out.body = "\n".join(page.body for page in read)
     notes = "\n".join(page.notes for page in read if page.notes)
@@ -204,12 +204,17 @@ def pdf_text(data: bytes, reading: Reading, pages: list[PdfPage] | None = None) 
     return out
 
 
-def bookmarks(document: Any) -> list[tuple[str, int | None]]:
-    """The title of each bookmark of a PDFium document, and the page it opens (from 0)."""
+Bookmark = tuple[str, int | None, int]
+"""A bookmark's title, the page it opens (from 0) and its level (0 at the top)."""
+
+
+def bookmarks(document: Any) -> list[Bookmark]:
+    """Each bookmark of a PDFium document, in order."""
     marks = []
     for item in document.get_toc():
         dest = item.get_dest()
-        marks.append((item.get_title(), dest.get_index() if dest is not None else None))
+        page = dest.get_index() if dest is not None else None
+        marks.append((item.get_title(), page, item.level))
     return marks
 
 
@@ -271,7 +276,7 @@ def _read_pages(document: Any, reading: Reading) -> list[PdfPage]:
     return pages
 
 
-def _first_page(document: Any, marks: list[tuple[str, int | None]]) -> int:
+def _first_page(document: Any, marks: list[Bookmark]) -> int:
     """Where the report begins: the print page's ``<main id="_report">``, else (a report's own
     template without it) the first bookmark, else the first page."""
     import pypdfium2.raw as raw

@@ -27,6 +27,7 @@ from lxml import etree
 
 from press import cache
 from press.editions.wordcheck import office_version, to_pdfs
+from press.extract import bookmarks
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -249,13 +250,9 @@ def _marks(pdf: bytes) -> list[tuple[str, int, int]]:
 
     document = pdfium.PdfDocument(pdf)
     try:
-        found = []
-        for item in document.get_toc():
-            dest = item.get_dest()
-            if dest is not None and dest.get_index() is not None:
-                found.append((" ".join(item.get_title().split()), dest.get_index() + 1, item.level))
-        found.append(("", len(document) + 1, -1))
-        return found
+        found = [(" ".join(title.split()), page + 1, level)
+                 for title, page, level in bookmarks(document) if page is not None]  # fmt: skip
+        return [*found, ("", len(document) + 1, -1)]
     finally:
         document.close()
 
