@@ -101,12 +101,13 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
     chapter) runs here and hands its pieces to worker processes (:func:`parallel`); the others
     start once it has its pieces ready (its own pandoc run is on the critical path), one per
     core, or for a long report one after another: their memory grows with the report, and
-    its chapters keep every core busy anyway (x50: 777 MiB at peak instead of 903-1,012, in
-    the same time; x1: 0.3 s slower, so not for short ones). Each writer runs in a process
-    of its own that ends with it, so that none holds memory it no longer needs; pandoc and
-    LibreOffice take turns (:mod:`press.turns`). At x50 the peak fell from 1,150 MiB to under
-    800. Warnings logged in a process are logged again here; a problem in any writer fails
-    the build.
+    its chapters keep every core busy anyway (x50: 777 MiB at peak instead of 903-1,012 when
+    measured, in the same time; x1: 0.3 s slower, so not for short ones). Each writer runs
+    in a process of its own that ends with it, so that none holds memory it no longer needs,
+    and none walks the shared document (see :attr:`Document.json`); pandoc and LibreOffice
+    take turns (:mod:`press.turns`). At x50 the cold peak fell from 1,150 MiB to 620-690.
+    Warnings logged in a process are logged again here; a problem in any writer fails the
+    build.
     """
     global _tasks, _start_others
     while _loading:

@@ -70,8 +70,9 @@ def as_json(job: Job, blocks: list[pandoc.Node], piece: int = PIECE) -> list[str
     """The document with ``blocks`` for its body, as pandoc reads it, in pieces of about
     ``piece`` characters, each but the first starting at a top-level heading.
 
-    Pandoc needs some 40 bytes of memory per character of its input (x50: 300-370 MiB in one
-    run); in pieces of 2 MB it needs 190 MiB, whatever the length. Written apart from
+    Pandoc's memory grows with its input up to about 190 MiB at 2 MB of JSON (50 MiB at
+    50 KB), and to 280-440 MiB for the x50 report in one run; in pieces of 2 MB it stays at
+    190 MiB, whatever the length. Written apart from
     :func:`fragment` so that the blocks, when made for the call, are freed before pandoc runs
     (at x50 a copy of the document's blocks is 100 MiB).
     """

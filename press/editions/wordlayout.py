@@ -77,8 +77,7 @@ def heading_pages(data: bytes, headings: list[str], soffice: str) -> tuple[list[
     ``data`` as LibreOffice lays it out, and a few words on how much of it it laid out now
     (which is also the check that an office suite reads it)."""
     store = cache.active()
-    keys, runs, documents = _planned(data, office_version(soffice))
-    front, *known = (Layout.decoded(store.get("docx-layout", key)) for key in keys)
+    keys, (front, *known), runs, documents = _planned(data, office_version(soffice))
     if front is not None and documents is not None:
         for run, pdf in zip(runs, to_pdfs(documents, soffice), strict=True):
             laid = _chapters(_marks(pdf), len(run))
@@ -103,18 +102,20 @@ def heading_pages(data: bytes, headings: list[str], soffice: str) -> tuple[list[
     return pages, "checked by LibreOffice (whole document laid out)"
 
 
-def _planned(data: bytes, version: str) -> tuple[list[str], list[list[int]], list[bytes] | None]:
-    """The cache keys of the front matter and each chapter; the runs of chapters not in the
-    cache, and the documents that lay them out (None: lay out the whole document). Apart,
-    so that the parsed document is freed before LibreOffice runs (x50: 100 MiB)."""
+def _planned(
+    data: bytes, version: str
+) -> tuple[list[str], list[Layout | None], list[list[int]], list[bytes] | None]:
+    """The cache keys of the front matter and each chapter and their layouts in the cache;
+    the runs of chapters not in it, and the documents that lay them out (None: lay out the
+    whole document). Apart, so that the parsed document is freed before LibreOffice runs
+    (x50: 100 MiB)."""
     package = zipfile.ZipFile(io.BytesIO(data))
     parts = _cut(package, version)
-    store = cache.active()
-    missing = [i for i, key in enumerate(parts.keys) if store.get("docx-layout", key) is None]
-    runs = _runs([i - 1 for i in missing if i])
-    if (missing and missing[0] == 0) or len(runs) > RUNS:
-        return parts.keys, runs, None
-    return parts.keys, runs, [_partial(package, parts, run) for run in runs]
+    laid = [Layout.decoded(cache.active().get("docx-layout", key)) for key in parts.keys]
+    runs = _runs([i - 1 for i, layout in enumerate(laid) if i and layout is None])
+    if laid[0] is None or len(runs) > RUNS:
+        return parts.keys, laid, runs, None
+    return parts.keys, laid, runs, [_partial(package, parts, run) for run in runs]
 
 
 def _cut(package: zipfile.ZipFile, version: str) -> _Parts:
@@ -173,18 +174,12 @@ def _notes(package: zipfile.ZipFile) -> dict[str, bytes]:
 
 
 def _relationships(package: zipfile.ZipFile) -> dict[str, str]:
-    """What each relationship of the body points at (a picture by its bytes' hash)."""
+    """What each relationship of the body points at (the parts themselves, a picture's bytes,
+    are in every key already)."""
     if RELS not in package.namelist():
         return {}
-    names = set(package.namelist())
-    found = {}
-    for rel in etree.fromstring(package.read(RELS)):
-        target = rel.get("Target", "")
-        part = "word/" + target if not target.startswith("/") else target.lstrip("/")
-        if rel.get("TargetMode") != "External" and part in names:
-            target = hashlib.sha256(package.read(part)).hexdigest()
-        found[rel.get("Id", "")] = f"{rel.get('Type')} {target}"
-    return found
+    rels = etree.fromstring(package.read(RELS))
+    return {rel.get("Id", ""): f"{rel.get('Type')} {rel.get('Target')}" for rel in rels}
 
 
 def _relationship_ids(element: Any) -> list[str]:
@@ -204,7 +199,8 @@ def _runs(indexes: list[int]) -> list[list[int]]:
 
 def _partial(package: zipfile.ZipFile, parts: _Parts, run: list[int]) -> bytes:
     """The document with only the chapters of ``run``, behind the front matter without its
-    contents (whose links would lead nowhere), footnotes numbered as in the whole."""
+    contents (whose links would lead nowhere), footnotes numbered as in the whole. It
+    rearranges the parsed document (:attr:`_Parts.root`) to write it: one at a time."""
     body = parts.root.find(f"{W}body")
     section = body.find(f"{W}sectPr")
     for element in list(body):
@@ -274,9 +270,6 @@ def _whole(marks: list[tuple[str, int, int]], chapters: int) -> list[Layout] | N
 
 def _chapters(marks: list[tuple[str, int, int]], count: int) -> list[Layout] | None:
     """The layouts of the ``count`` chapters of a partial document (:func:`_partial`)."""
-    starts = [i for i, (_title, _page, level) in enumerate(marks) if level == 0]
-    if len(starts) != count:
-        return None
     laid = _whole(marks, count)
     return laid[1:] if laid is not None else None
 
