@@ -22,6 +22,7 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
+from press import office
 from press.config import source_date_epoch
 
 CACHE_DIR = ".cache"
@@ -139,7 +140,7 @@ def fingerprint(folder: Path, options: Iterable[object]) -> str:
     for part in options:
         digest.update(repr(part).encode())
     digest.update(repr(source_date_epoch()).encode())
-    digest.update(repr(bool(shutil.which("soffice") or shutil.which("libreoffice"))).encode())
+    digest.update(repr(bool(office.command())).encode())
     for path in _files([folder]):
         digest.update(path.relative_to(folder).as_posix().encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())

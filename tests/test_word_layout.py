@@ -13,9 +13,10 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
+from press import cache, office
 from press.cli import main
 from press.editions import wordlayout
-from press.editions.wordcheck import office, to_pdfs
+from press.office import command, to_pdfs
 from press.resources import TOOL_ROOT
 from tests.test_docx import needs_office, toc_of
 
@@ -73,7 +74,7 @@ def test_a_chapter_laid_out_alone_numbers_its_footnotes_as_in_the_whole(noted: b
     parts = wordlayout._cut(package, "")
     first = parts.first_notes
     chapter = next(i for i in range(1, len(first) - 1) if first[i + 1] > first[i])
-    pdf = to_pdfs([wordlayout._partial(package, parts, [chapter])], office() or "")[0]
+    pdf = to_pdfs([wordlayout._partial(package, parts, [chapter])], command() or "")[0]
     document = pdfium.PdfDocument(pdf)
     text = "\n".join(document[i].get_textpage().get_text_range() for i in range(1, len(document)))
     numbers = [int(n) for n in re.findall(r"^(\d+) \S", text, re.M)]
@@ -104,3 +105,23 @@ def test_each_chapters_key_changes_with_it_alone(noted: bytes) -> None:
     )
     assert not set(restyled) & set(keys)  # new styles: every part laid out again
     assert not set(changed("word/document.xml", lambda xml: xml, "7.5")) & set(keys)
+
+
+@needs_office
+def test_libreoffice_started_early_converts_once_and_is_gone_after(noted: bytes, tmp_path) -> None:
+    soffice = command() or ""
+    with cache.using(cache.Cache(tmp_path)):
+        with office.waiting(True):
+            waiting = office._instance
+            assert waiting is not None and waiting.process.poll() is None
+            first, second = (to_pdfs([noted], soffice)[0] for _ in range(2))  # the second: own
+        assert waiting.process.returncode == 0  # it converted, then ended by itself
+        assert not waiting.folder.exists()
+        assert len(list((tmp_path / ".cache" / "office-profile").iterdir())) == 1  # kept
+        with office.waiting(True):  # never asked: stopped with the block
+            unused = office._instance
+            assert unused is not None and unused.process.poll() is None
+        assert unused.process.returncode is not None and not unused.folder.exists()
+    assert office._instance is None
+    pages = [len(pdfium.PdfDocument(pdf)) for pdf in (first, second)]
+    assert pages[0] == pages[1] > 10

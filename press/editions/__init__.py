@@ -29,11 +29,10 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from press import cache, turns
+from press import cache, office, turns
 from press.citations import Document
 from press.config import Config
 from press.design import Design
-from press.editions.wordcheck import office
 from press.errors import BuildError, Problem, captured, problems_in
 from press.resources import TOOL_ROOT
 
@@ -304,7 +303,8 @@ def _write(name: str, job: Job, target: Path) -> tuple[str, list[Problem], float
 def _write_or_reuse(name: str, job: Job, target: Path) -> str:
     store = cache.active()
     digest = cache.key("edition", name, job.document.digest, _settings_for(name, job.config),
-                       repr(job.design), _report_resources(job.config), bool(office()))  # fmt: skip
+                       repr(job.design), _report_resources(job.config),
+                       bool(office.command()))  # fmt: skip
     hit = store.get("editions", digest)
     if hit is not None:
         detail, _, data = hit.partition(b"\n")

@@ -8,10 +8,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from press import pandoc
+from press import office, pandoc
 from press.assets import logo_url
 from press.editions import Job
-from press.editions.wordcheck import check_package, office, stable_zip
+from press.editions.wordcheck import check_package, stable_zip
 from press.editions.wordlayout import heading_pages
 from press.editions.wordpages import data_of, finish, set_toc_pages
 from press.editions.wordstyles import reference_docx
@@ -44,17 +44,16 @@ class DocxEdition:
             args += ["--reference-doc", str(reference)]
             data = pandoc.run(args, job.document.json, place="docx edition")
         depth = min(job.config.pdf.toc_depth, TOC_DEPTH)
-        data, entries = finish(data, config, job.design, data_of(logo_url(config)), depth)
-        check_package(data)
         detail = "no LibreOffice: contents without page numbers"
-        soffice = office()
-        if soffice:
-            pages, laid = heading_pages(data, [e.text for e in entries], soffice)
-            if config.docx.toc_page_numbers:
-                numbered = {e.bookmark: p for e, p in zip(entries, pages, strict=True) if p}
-                data = set_toc_pages(data, numbered)
-                check_package(data)
-            detail = laid
-        data = stable_zip(data)
+        soffice = office.command()
+        with office.waiting(soffice is not None):  # starts while the package is finished
+            data, entries = finish(data, config, job.design, data_of(logo_url(config)), depth)
+            if soffice:  # the parsed document freed meanwhile (x50: 100 MiB)
+                pages, detail = heading_pages(data, [e.text for e in entries], soffice)
+                if config.docx.toc_page_numbers:
+                    numbered = zip(entries, pages, strict=True)
+                    data = set_toc_pages(data, {e.bookmark: p for e, p in numbered if p})
+            data = stable_zip(data)
+            check_package(data)
         target.write_bytes(data)
         return f"{len(data) // 1024} KiB, {detail}"

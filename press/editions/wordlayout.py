@@ -26,8 +26,8 @@ from typing import Any
 from lxml import etree
 
 from press import cache
-from press.editions.wordcheck import office_version, to_pdfs
 from press.extract import bookmarks
+from press.office import to_pdfs, version
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -77,7 +77,7 @@ def heading_pages(data: bytes, headings: list[str], soffice: str) -> tuple[list[
     ``data`` as LibreOffice lays it out, and a few words on how much of it it laid out now
     (which is also the check that an office suite reads it)."""
     store = cache.active()
-    keys, (front, *known), runs, documents = _planned(data, office_version(soffice))
+    keys, (front, *known), runs, documents = _planned(data, version(soffice))
     if front is not None and documents is not None:
         for run, pdf in zip(runs, to_pdfs(documents, soffice), strict=True):
             laid = _chapters(_marks(pdf), len(run))

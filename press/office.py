@@ -1,0 +1,189 @@
+"""LibreOffice, where this machine has it: found, started early, converting Word packages to
+PDF (the Word edition's check, and the layout its contents' page numbers come from).
+
+LibreOffice takes about a second to start, most of it the system loading its libraries. A
+build that writes a Word edition starts it while the report is read (:func:`waiting`), and
+the conversion is handed to that instance by LibreOffice's own single-instance pipe: a
+second ``soffice`` with the same profile passes its command line to the first, which
+converts and then, headless with nothing left open, exits. 0.2 s instead of 1.0 s for the
+embedded report. Should the instance be gone, the second ``soffice`` starts one itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from press import cache, turns
+from press.errors import BuildError, Problem
+
+PLACE = "docx edition"
+TIMEOUT = 180
+
+
+def command() -> str | None:
+    """LibreOffice's command, if this machine has it."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def version(soffice: str) -> str:
+    """LibreOffice's build, from the version file beside its program (its path else)."""
+    program = Path(soffice).resolve().parent
+    for name in ("versionrc", "version.ini"):
+        if (program / name).is_file():
+            return (program / name).read_text(encoding="utf-8", errors="replace")
+    return str(program)
+
+
+@dataclass(frozen=True)
+class _Instance:
+    process: subprocess.Popen[bytes]
+    folder: Path
+    """Its profile (``profile/``) and, once a conversion has been handed to it, ``taken``."""
+    kept: str
+    """The profile's cache key."""
+    reused: bool
+    """Whether the profile came from the cache."""
+
+
+_instance: _Instance | None = None
+
+
+@contextlib.contextmanager
+def waiting(wanted: bool) -> Iterator[None]:
+    """While the block runs, a LibreOffice instance (if ``wanted`` and installed) waits for
+    the first :func:`to_pdfs` of this process or of those forked from it. Ended with the
+    block if still waiting; a profile it made is kept in the cache once it has converted."""
+    global _instance
+    soffice = command() if wanted and _instance is None else None
+    if soffice is None:
+        yield
+        return
+    folder = Path(tempfile.mkdtemp(prefix="press-office-"))
+    kept, reused = _profile(soffice, folder / "profile")
+    process = subprocess.Popen(
+        _command(soffice, folder / "profile"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # in this process's group: a build stopped stops it too
+    _instance = _Instance(process, folder, kept, reused)
+    try:
+        yield
+    finally:
+        _instance = None
+        taken = (folder / "taken").exists()
+        _ended(process, patience=5 if taken else 0)  # one that has converted is on its way out
+        if taken and process.returncode == 0 and not reused:
+            cache.active().put("office-profile", kept, _packed(folder / "profile"))
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def to_pdf(data: bytes, soffice: str) -> bytes:
+    """The document laid out and converted by LibreOffice; raises if it cannot convert."""
+    return to_pdfs([data], soffice)[0]
+
+
+def to_pdfs(documents: list[bytes], soffice: str) -> list[bytes]:
+    """Each document laid out and converted by LibreOffice, all in one run of it (it takes
+    a second to start, unless one is :func:`waiting`); raises if it cannot convert one."""
+    if not documents:
+        return []
+    with tempfile.TemporaryDirectory(prefix="press-office-") as tmp:
+        folder = Path(tmp)
+        sources = [folder / f"edition-{i}.docx" for i in range(len(documents))]
+        for source, data in zip(sources, documents, strict=True):
+            source.write_bytes(data)
+        instance = _taken()
+        if instance is not None:
+            profile, kept, reused = instance.folder / "profile", instance.kept, True
+        else:
+            profile = folder / "profile"
+            kept, reused = _profile(soffice, profile)
+        command = [*_command(soffice, profile), "--convert-to", "pdf", "--outdir", str(folder)]
+        try:
+            with turns.turn():
+                done = subprocess.run(
+                    [*command, *map(str, sources)],
+                    capture_output=True,
+                    timeout=TIMEOUT,
+                    check=False,
+                )
+        except subprocess.TimeoutExpired:
+            message = f"LibreOffice took over {TIMEOUT} s"
+            raise BuildError([Problem(PLACE, None, message, "docx.office")]) from None
+        targets = [source.with_suffix(".pdf") for source in sources]
+        if done.returncode != 0 or not all(target.is_file() for target in targets):
+            message = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
+            raise BuildError(
+                [Problem(PLACE, None, f"LibreOffice cannot convert it: {message}", "docx.office")]
+            )
+        if not reused:
+            cache.active().put("office-profile", kept, _packed(profile))
+        return [target.read_bytes() for target in targets]
+
+
+def _command(soffice: str, profile: Path) -> list[str]:
+    return [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore"]
+
+
+def _taken() -> _Instance | None:
+    """The waiting instance, if no conversion has been handed to it yet (by any process)."""
+    if _instance is None:
+        return None
+    try:
+        os.close(os.open(_instance.folder / "taken", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except OSError:  # taken, and gone or going: a second conversion starts its own
+        return None
+    return _instance
+
+
+def _ended(process: subprocess.Popen[bytes], patience: float) -> None:
+    """The instance ended, stopped if it still runs after ``patience`` seconds (its
+    launcher ends the office process it started when told to end)."""
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(patience)
+        return
+    for stop in (process.terminate, process.kill):
+        stop()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(5)
+            return
+
+
+def _profile(soffice: str, profile: Path) -> tuple[str, bool]:
+    """The kept profile unpacked to ``profile``: its cache key, and whether it was there."""
+    kept = cache.key("office-profile", version(soffice))
+    return kept, _unpacked(cache.active().get("office-profile", kept), profile)
+
+
+def _packed(profile: Path) -> bytes:
+    """A LibreOffice user profile as one file for the cache: the next run need not make
+    one (0.12 s of every run)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        for path in sorted(profile.rglob("*")):
+            if path.is_file() and not path.name.startswith(".lock"):
+                package.write(path, path.relative_to(profile).as_posix())
+    return out.getvalue()
+
+
+def _unpacked(data: bytes | None, profile: Path) -> bool:
+    """Whether a kept profile was unpacked to ``profile`` (else LibreOffice makes one)."""
+    if data is None:
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            package.extractall(profile)
+        return True
+    except (zipfile.BadZipFile, OSError, ValueError):  # damaged: made again, and kept
+        shutil.rmtree(profile, ignore_errors=True)
+        return False
