@@ -120,3 +120,35 @@ def test_weasyprint_loads_in_the_background_and_before_any_fork() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=TOOL_ROOT, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
+
+
+def test_after_brief_work_on_a_long_pdf_the_other_writers_wait_for_it(
+    monkeypatch, tmp_path
+) -> None:
+    """An edit to a long report: the PDF's few new chapters, then its join. The Word and HTML
+    writers start when it is done (their pandoc and the join at once were the peak), unless
+    the report is short or the PDF's work is long."""
+    marks = tmp_path / "marks"
+
+    def write(name: str, job: object, target: object) -> str:
+        if name == "pdf":
+            parallel(_pid_of, [(1,)], brief=job.brief)  # type: ignore[attr-defined]
+            time.sleep(0.5)  # the join
+        with marks.open("a") as out:
+            out.write(f"{name} {time.monotonic()}\n")
+        return name
+
+    monkeypatch.setattr(editions, "_write_or_reuse", write)
+    for blocks, brief, waited in (
+        (editions.LONG_REPORT + 1, True, True),
+        (editions.LONG_REPORT + 1, False, False),
+        (50, True, False),
+    ):
+        marks.unlink(missing_ok=True)
+        document = SimpleNamespace(blocks=[{}] * blocks, digest="", headings=())
+        job = SimpleNamespace(document=document, brief=brief)
+        tasks = [(name, job, tmp_path / name) for name in ("pdf", "docx", "html")]
+        assert [detail for detail, _s in editions.write_all(tasks)] == ["pdf", "docx", "html"]
+        ends = dict(line.split() for line in marks.read_text().splitlines())
+        first_other = min(float(ends["docx"]), float(ends["html"]))
+        assert (first_other > float(ends["pdf"])) == waited, (blocks, brief)

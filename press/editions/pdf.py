@@ -176,14 +176,18 @@ def _from_cache(digest: str) -> Laid | None:
     return Laid(pdf=data, cached=True, **values)
 
 
-def _laid_out(layouts: list[Layout]) -> list[Laid]:
+def _laid_out(layouts: list[Layout], finishing: bool = False) -> list[Laid]:
     """:func:`lay_out` for each of ``layouts``: what is cached read here, the rest laid out
     in the workers (not a task per cached chapter: at x50 an edit leaves 350 of 351), the
-    longest first so that no long one is left to run alone at the end."""
+    longest first so that no long one is left to run alone at the end. ``finishing``: the
+    last layouts of the edition (then, as when most come from the cache, the work left is
+    brief: see :func:`parallel`)."""
     found = [_from_cache(layout.key()) for layout in layouts]
     missing = sorted((i for i, laid in enumerate(found) if laid is None),
                      key=lambda i: -len(layouts[i].page))  # fmt: skip
-    for i, laid in zip(missing, parallel(lay_out, [(layouts[i],) for i in missing]), strict=True):
+    brief = finishing or 2 * len(missing) < len(layouts)
+    calls = [(layouts[i],) for i in missing]
+    for i, laid in zip(missing, parallel(lay_out, calls, brief), strict=True):
         found[i] = laid
     return [laid for laid in found if laid is not None]
 
@@ -221,7 +225,7 @@ def _write_in_parts(
         sheets = pdfparts.furniture(parts, front_pages, counts)
         front, furniture = map(_reported, _laid_out([
             Layout(parts.front(numbers), folder, options, reading), Layout(sheets, folder, {})
-        ]))  # fmt: skip
+        ], finishing=True))  # fmt: skip
         if front.pages == front_pages:
             break
         front_pages = front.pages
