@@ -69,22 +69,23 @@ def waiting(wanted: bool) -> Iterator[None]:
         return
     folder = Path(tempfile.mkdtemp(prefix="press-office-"))
     kept, reused = _profile(soffice, folder / "profile")
-    process = subprocess.Popen(
-        _command(soffice, folder / "profile"),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # in this process's group: a build stopped stops it too
-    _instance = _Instance(process, folder, kept, reused)
-    try:
-        yield
-    finally:
-        _instance = None
-        taken = (folder / "taken").exists()
-        _ended(process, patience=5 if taken else 0)  # one that has converted is on its way out
-        if taken and process.returncode == 0 and not reused:
-            cache.active().put("office-profile", kept, _packed(folder / "profile"))
-        shutil.rmtree(folder, ignore_errors=True)
+    with turns.turn():  # its memory from its start (200 MiB), not only while it converts
+        process = subprocess.Popen(
+            _command(soffice, folder / "profile"),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # in this process's group: a build stopped stops it too
+        _instance = _Instance(process, folder, kept, reused)
+        try:
+            yield
+        finally:
+            _instance = None
+            taken = (folder / "taken").exists()
+            _ended(process, patience=5 if taken else 0)  # one that converted is on its way out
+            if taken and process.returncode == 0 and not reused:
+                cache.active().put("office-profile", kept, _packed(folder / "profile"))
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def to_pdf(data: bytes, soffice: str) -> bytes:

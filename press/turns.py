@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 _lock: contextlib.AbstractContextManager[Any] | None = None
+_held = False
 
 
 @contextlib.contextmanager
@@ -28,13 +29,19 @@ def shared(lock: contextlib.AbstractContextManager[Any]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def turn() -> Iterator[None]:
-    """Hold it while a memory-hungry helper runs (outside :func:`shared`, nothing to do)."""
-    if _lock is None:
+    """Hold it while a memory-hungry helper runs (outside :func:`shared`, or inside a turn
+    this process holds, nothing to do)."""
+    global _held
+    if _lock is None or _held:
         yield
         return
     with _lock:
         release_memory()
-        yield
+        _held = True
+        try:
+            yield
+        finally:
+            _held = False
 
 
 def release_memory() -> None:

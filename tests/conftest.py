@@ -73,7 +73,9 @@ def copy_root(tmp_path: Path):  # type: ignore[no-untyped-def]
             shutil.copy(TOOL_ROOT / "report.yaml", target)
             shutil.copytree(TOOL_ROOT / "content", target / "content")
         else:
-            shutil.copytree(ROOTS / name, target)
+            # not the build cache and editions the session's builds left in the root (each
+            # test's copy held 39 MB of them, and a full run filled /tmp)
+            shutil.copytree(ROOTS / name, target, ignore=shutil.ignore_patterns(".cache", "output"))
         return target
 
     return copy
