@@ -1,9 +1,9 @@
 """LibreOffice, where this machine has it: found, started early, converting Word packages to
 PDF (the Word edition's check, and the layout its contents' page numbers come from).
 
-LibreOffice takes about a second to start, most of it the system loading its libraries. A
-build that writes a Word edition starts it while the report is read (:func:`waiting`), and
-the conversion is handed to that instance by LibreOffice's own single-instance pipe: a
+LibreOffice takes about a second to start, most of it the system loading its libraries. The
+Word edition starts it while python-docx finishes the package (:func:`waiting`), and the
+conversion is handed to that instance by LibreOffice's own single-instance pipe: a
 second ``soffice`` with the same profile passes its command line to the first, which
 converts and then, headless with nothing left open, exits. 0.2 s instead of 1.0 s for the
 embedded report. Should the instance be gone, the second ``soffice`` starts one itself.
@@ -58,13 +58,12 @@ _instance: _Instance | None = None
 
 
 @contextlib.contextmanager
-def waiting(wanted: bool) -> Iterator[None]:
-    """While the block runs, a LibreOffice instance (if ``wanted`` and installed) waits for
-    the first :func:`to_pdfs` of this process or of those forked from it. Ended with the
-    block if still waiting; a profile it made is kept in the cache once it has converted."""
+def waiting(soffice: str | None) -> Iterator[None]:
+    """While the block runs, a LibreOffice instance (``soffice``'s, if given) waits for the
+    first :func:`to_pdfs` of this process or of those forked from it. Ended with the block
+    if still waiting; a profile it made is kept in the cache once it has converted."""
     global _instance
-    soffice = command() if wanted and _instance is None else None
-    if soffice is None:
+    if soffice is None or _instance is not None:
         yield
         return
     folder = Path(tempfile.mkdtemp(prefix="press-office-"))
@@ -86,11 +85,6 @@ def waiting(wanted: bool) -> Iterator[None]:
             if taken and process.returncode == 0 and not reused:
                 cache.active().put("office-profile", kept, _packed(folder / "profile"))
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def to_pdf(data: bytes, soffice: str) -> bytes:
-    """The document laid out and converted by LibreOffice; raises if it cannot convert."""
-    return to_pdfs([data], soffice)[0]
 
 
 def to_pdfs(documents: list[bytes], soffice: str) -> list[bytes]:

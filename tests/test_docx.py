@@ -15,7 +15,7 @@ from press.cli import main
 from press.design import load_design
 from press.editions.wordcheck import check_package
 from press.errors import BuildError
-from press.office import command, to_pdf
+from press.office import command, to_pdfs
 from press.resources import TOOL_ROOT
 from tests.conftest import Built
 
@@ -104,7 +104,7 @@ def test_contents_is_a_filled_toc_field(report: Built, document) -> None:
 @needs_office
 def test_contents_page_numbers_match_the_laid_out_document(report: Built) -> None:
     _, entries = toc_of(report.path("docx"))
-    pdf = PdfReader(io.BytesIO(to_pdf(report.path("docx").read_bytes(), command() or "")))
+    pdf = PdfReader(io.BytesIO(to_pdfs([report.path("docx").read_bytes()], command() or "")[0]))
     marks = [(o.title, pdf.get_destination_page_number(o) + 1) for o in _flat(pdf.outline)]
     assert [(text, int(page)) for _, text, _, page in entries] == marks
 
@@ -115,7 +115,7 @@ def _flat(items: list) -> list:  # type: ignore[type-arg]
 
 @needs_office
 def test_libreoffice_converts_it_with_the_same_headings_and_fonts(report: Built) -> None:
-    pdf = PdfReader(io.BytesIO(to_pdf(report.path("docx").read_bytes(), command() or "")))
+    pdf = PdfReader(io.BytesIO(to_pdfs([report.path("docx").read_bytes()], command() or "")[0]))
     assert [o.title for o in _flat(pdf.outline)] == report.html.headings
     fonts = {
         str(f.get_object()["/BaseFont"]).split("+")[-1].split("-")[0]

@@ -111,14 +111,14 @@ def test_each_chapters_key_changes_with_it_alone(noted: bytes) -> None:
 def test_libreoffice_started_early_converts_once_and_is_gone_after(noted: bytes, tmp_path) -> None:
     soffice = command() or ""
     with cache.using(cache.Cache(tmp_path)):
-        with office.waiting(True):
+        with office.waiting(soffice):
             waiting = office._instance
             assert waiting is not None and waiting.process.poll() is None
             first, second = (to_pdfs([noted], soffice)[0] for _ in range(2))  # the second: own
         assert waiting.process.returncode == 0  # it converted, then ended by itself
         assert not waiting.folder.exists()
         assert len(list((tmp_path / ".cache" / "office-profile").iterdir())) == 1  # kept
-        with office.waiting(True):  # never asked: stopped with the block
+        with office.waiting(soffice):  # never asked: stopped with the block
             unused = office._instance
             assert unused is not None and unused.process.poll() is None
         assert unused.process.returncode is not None and not unused.folder.exists()

@@ -46,7 +46,7 @@ class DocxEdition:
         depth = min(job.config.pdf.toc_depth, TOC_DEPTH)
         detail = "no LibreOffice: contents without page numbers"
         soffice = office.command()
-        with office.waiting(soffice is not None):  # starts while the package is finished
+        with office.waiting(soffice):  # starts while the package is finished
             data, entries = finish(data, config, job.design, data_of(logo_url(config)), depth)
             if soffice:  # the parsed document freed meanwhile (x50: 100 MiB)
                 pages, detail = heading_pages(data, [e.text for e in entries], soffice)
