@@ -58,8 +58,12 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 @pytest.fixture(scope="session")
 def minimal(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """tests/roots/minimal: Jinja variables, an author footnote, a list, two sources."""
-    return build_and_read(ROOTS / "minimal", tmp_path_factory.mktemp("minimal-output"))
+    """tests/roots/minimal: Jinja variables, an author footnote, a list, two sources. Built
+    from a copy: a build caches its work in its report folder, and the tests copy this one
+    (it grew to 39 MB in tests/roots, copied by every test, and filled /tmp)."""
+    folder = tmp_path_factory.mktemp("minimal") / "report"
+    shutil.copytree(ROOTS / "minimal", folder)
+    return build_and_read(folder, tmp_path_factory.mktemp("minimal-output"))
 
 
 @pytest.fixture
@@ -73,9 +77,7 @@ def copy_root(tmp_path: Path):  # type: ignore[no-untyped-def]
             shutil.copy(TOOL_ROOT / "report.yaml", target)
             shutil.copytree(TOOL_ROOT / "content", target / "content")
         else:
-            # not the build cache and editions the session's builds left in the root (each
-            # test's copy held 39 MB of them, and a full run filled /tmp)
-            shutil.copytree(ROOTS / name, target, ignore=shutil.ignore_patterns(".cache", "output"))
+            shutil.copytree(ROOTS / name, target)
         return target
 
     return copy

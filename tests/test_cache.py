@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 from press.cli import main
@@ -92,12 +93,21 @@ def test_the_cache_is_kept_under_its_limit(tmp_path: Path, capsys, monkeypatch) 
         build(folder, capsys)
         outlook.write_text(outlook.read_text().replace("stay low", f"stay {word}", 1))
 
-    def size() -> int:
-        return sum(p.stat().st_size for p in (folder / ".cache").rglob("*") if p.is_file())
+    def files() -> list[Path]:
+        return [p for p in (folder / ".cache").rglob("*") if p.is_file()]
 
-    monkeypatch.setattr(cache, "LIMIT", size() // 2)
-    build(folder, capsys)  # a third build, then the least recently used results go
+    def size() -> int:
+        return sum(p.stat().st_size for p in files())
+
+    started = time.time_ns()
+    build(folder, capsys)  # a third build: what it reads and writes is touched now
+    used = sum(p.stat().st_size for p in files() if p.stat().st_mtime_ns >= started)
+    before = size()
+    monkeypatch.setattr(cache, "LIMIT", used)  # room for the last build's results alone
+    (folder / "output" / "briefing.html").write_text("tampered")
+    build(folder, capsys)  # the same build again, then the least recently used results go
     assert size() <= cache.LIMIT + (folder / ".cache" / "last-build.json").stat().st_size
+    assert size() < before  # the earlier builds' results went
     # What the last build used is what was kept: its editions come from the cache.
     (folder / "output" / "briefing.html").write_text("tampered")
     assert cached(build(folder, capsys)) == {"pdf": True, "docx": True, "html": True}
