@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from types import SimpleNamespace
 
@@ -152,3 +153,17 @@ def test_after_brief_work_on_a_long_pdf_the_other_writers_wait_for_it(
         ends = dict(line.split() for line in marks.read_text().splitlines())
         first_other = min(float(ends["docx"]), float(ends["html"]))
         assert (first_other > float(ends["pdf"])) == waited, (blocks, brief)
+
+
+def test_a_build_leaves_nothing_in_the_temporary_folder(copy_root, tmp_path, monkeypatch) -> None:
+    """Not even what its worker processes' libraries left there (WeasyPrint copies the fonts,
+    5.8 MB, into a folder of its own in each process that lays out a chapter)."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    monkeypatch.setenv("TMPDIR", str(temporary))
+    folder = copy_root("embedded")
+    assert main([str(folder), "-q"]) == 0
+    assert len(list((folder / "output").iterdir())) == 3
+    assert list(temporary.iterdir()) == []
+    assert tempfile.gettempdir() == os.environ["TMPDIR"] == str(temporary)

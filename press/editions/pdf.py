@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import re
+import tempfile
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -145,7 +146,7 @@ def lay_out(layout: Layout) -> Laid:
     return laid
 
 
-_STYLESHEETS: dict[tuple[str, str], tuple[weasyprint.CSS, FontConfiguration, list[str]]] = {}
+_STYLESHEETS: dict[tuple[str, str, str], tuple[weasyprint.CSS, FontConfiguration, list[str]]] = {}
 
 
 def _stylesheet(css: str, folder: Path) -> tuple[weasyprint.CSS, FontConfiguration, list[str]]:
@@ -154,8 +155,9 @@ def _stylesheet(css: str, folder: Path) -> tuple[weasyprint.CSS, FontConfigurati
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
-    key = (css, folder.as_posix())
+    key = (css, folder.as_posix(), tempfile.gettempdir())
     if key not in _STYLESHEETS:
+        _STYLESHEETS.clear()  # another build's: its fonts were in its temporary folder
         fetcher = local_fetcher(resources.allowed_roots(folder))
         fonts = FontConfiguration()
         sheet = weasyprint.CSS(
