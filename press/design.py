@@ -113,7 +113,7 @@ def load_design(folder: Path) -> Design:
 
 
 def subset_font(font: FontFile, characters: set[str], flavor: str | None = None) -> bytes | None:
-    """The font cut down to ``characters`` (TrueType, or ``woff2``); None if it has none."""
+    """The font cut down to ``characters`` (TrueType, or ``woff``); None if it has none."""
     wanted = sorted(ord(c) for c in characters if ord(c) in _cmap(font.path))
     if not wanted:
         return None
@@ -153,17 +153,15 @@ def file_url(font: FontFile) -> str:
     return f'url("{font.path.as_uri()}")'
 
 
-def data_url(data: bytes, mime: str = "font/woff2") -> str:
+def data_url(data: bytes, mime: str = "font/woff") -> str:
     return f'url("data:{mime};base64,{base64.b64encode(data).decode("ascii")}")'
 
 
 @cache
 def _cmap(path: Path) -> frozenset[int]:
-    font = TTFont(str(path), lazy=True)
-    try:
-        return frozenset((font.getBestCmap() or {}).keys())
-    finally:
-        font.close()
+    """The characters the font draws (HarfBuzz reads them in under a millisecond; fontTools
+    took 0.13 s for the seven shipped fonts)."""
+    return frozenset(hb.Face(hb.Blob.from_file_path(str(path))).unicodes)
 
 
 def _stack(families: tuple[str, ...], role: str) -> str:

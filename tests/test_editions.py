@@ -134,7 +134,7 @@ def test_html_is_self_contained(report: Built) -> None:
     assert all(src.startswith("data:") for src in root.xpath("//img/@src | //source/@src"))
     assert not re.search(r"url\(\s*[\"']?(https?:|//|file:)", text)
     assert '<html lang="en-US">' in text
-    assert "@font-face" in text and "data:font/woff2;base64," in text
+    assert "@font-face" in text and "data:font/woff;base64," in text
 
 
 def test_html_citations_link_to_entries(report: Built) -> None:
