@@ -110,18 +110,23 @@ def test_each_chapters_key_changes_with_it_alone(noted: bytes) -> None:
 @needs_office
 def test_libreoffice_started_early_converts_once_and_is_gone_after(noted: bytes, tmp_path) -> None:
     soffice = command() or ""
+    profiles = tmp_path / ".cache" / "office-profile"
     with cache.using(cache.Cache(tmp_path)):
+        with office.waiting(soffice):  # no profile kept yet: none waits, the conversion makes one
+            assert office._instance is None
+            first = to_pdfs([noted], soffice)[0]
+        assert len(list(profiles.iterdir())) == 1  # kept
         with office.waiting(soffice):
             waiting = office._instance
             assert waiting is not None and waiting.process.poll() is None
-            first, second = (to_pdfs([noted], soffice)[0] for _ in range(2))  # the second: own
+            second, third = (to_pdfs([noted], soffice)[0] for _ in range(2))  # the third: own
         assert waiting.process.returncode == 0  # it converted, then ended by itself
         assert not waiting.folder.exists()
-        assert len(list((tmp_path / ".cache" / "office-profile").iterdir())) == 1  # kept
+        assert len(list(profiles.iterdir())) == 1
         with office.waiting(soffice):  # never asked: stopped with the block
             unused = office._instance
             assert unused is not None and unused.process.poll() is None
         assert unused.process.returncode is not None and not unused.folder.exists()
     assert office._instance is None
-    pages = [len(pdfium.PdfDocument(pdf)) for pdf in (first, second)]
-    assert pages[0] == pages[1] > 10
+    pages = [len(pdfium.PdfDocument(pdf)) for pdf in (first, second, third)]
+    assert pages[0] == pages[1] == pages[2] > 10
