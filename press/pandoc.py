@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pypandoc
@@ -20,12 +22,12 @@ log = logging.getLogger("press")
 
 @cache
 def executable() -> str:
-    return pypandoc.get_pandoc_path()
-
-
-@cache
-def version() -> str:
-    return str(pypandoc.get_pandoc_version())
+    """The pandoc pypandoc_binary ships: the pinned one, on every machine (the build cache
+    is keyed by that package's version). pypandoc's own search, only where it is missing,
+    runs every pandoc it can find (PATH, ~/.bin, ...) and takes the newest."""
+    name = "pandoc.exe" if os.name == "nt" else "pandoc"
+    shipped = Path(pypandoc.__file__).parent / "files" / name
+    return str(shipped) if shipped.is_file() else pypandoc.get_pandoc_path()
 
 
 def run(args: Sequence[str], stdin: str | bytes, *, place: str) -> bytes:
