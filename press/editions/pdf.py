@@ -7,6 +7,7 @@ Its layout warnings are passed on to the user, not dropped.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
 import logging
@@ -171,19 +172,24 @@ def _one_array_type() -> None:
 
 
 _STYLESHEETS: dict[tuple[str, str, str], tuple[weasyprint.CSS, FontConfiguration, list[str]]] = {}
+atexit.register(_STYLESHEETS.clear)  # their fonts' finalizer, before the interpreter's teardown
 
 
 def _stylesheet(css: str, folder: Path) -> tuple[weasyprint.CSS, FontConfiguration, list[str]]:
     """``css`` parsed, its fonts loaded, once per process and build (not once per chapter:
-    that took two thirds of a short chapter's layout); the URLs it was refused."""
+    that took two thirds of a short chapter's layout), and for the processes forked after
+    that not at all; the URLs it was refused. The stylesheets of a build share their fonts
+    (the chapters', the front's and the sheets' load the same ones)."""
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
     key = (css, folder.as_posix(), tempfile.gettempdir())
     if key not in _STYLESHEETS:
-        _STYLESHEETS.clear()  # another build's: its fonts were in its temporary folder
+        if any(k[1:] != key[1:] for k in _STYLESHEETS):
+            _STYLESHEETS.clear()  # another build's: its fonts were in its temporary folder
         fetcher = local_fetcher(resources.allowed_roots(folder))
-        fonts = FontConfiguration()
+        shared = next(iter(_STYLESHEETS.values()), None)
+        fonts = shared[1] if shared else FontConfiguration()
         sheet = weasyprint.CSS(
             string=css, base_url=folder.as_uri() + "/", url_fetcher=fetcher, font_config=fonts
         )
@@ -212,6 +218,8 @@ def _laid_out(layouts: list[Layout], finishing: bool = False) -> list[Laid]:
     missing = sorted((i for i, laid in enumerate(found) if laid is None),
                      key=lambda i: -len(layouts[i].page))  # fmt: skip
     brief = finishing or 2 * len(missing) < len(layouts)
+    for css in dict.fromkeys(layouts[i].css for i in missing if layouts[i].css):
+        _stylesheet(css, layouts[0].folder)  # here, before the workers fork: theirs from then
     calls = [(layouts[i],) for i in missing]
     for i, laid in zip(missing, parallel(lay_out, calls, brief), strict=True):
         found[i] = laid
@@ -230,15 +238,12 @@ def _write_in_parts(
     (its length); then the front with its numbers beside the sheets of running heads (again
     if the numbers changed the front's length); then the parts joined."""
     placeholder = parts.front(dict.fromkeys(parts.toc_targets, 8888))
-    layouts = [Layout(placeholder, folder, options, write=False)]
+    layouts = [Layout(placeholder, folder, options, css=parts.front_css, write=False)]
     layouts += [Layout(chapter.html, folder, options, reading, parts.css)
                 for chapter in parts.chapters]  # fmt: skip
-    try:
-        guess, *chapters = _laid_out(layouts)
-        _reported(dataclasses.replace(guess, warnings=[]))  # the final front says them
-        chapters = [_reported(chapter) for chapter in chapters]
-    finally:
-        _STYLESHEETS.clear()  # when laid out here, not in workers: a later build may differ
+    guess, *chapters = _laid_out(layouts)
+    _reported(dataclasses.replace(guess, warnings=[]))  # the final front says them
+    chapters = [_reported(chapter) for chapter in chapters]
     counts = [chapter.pages for chapter in chapters]
     front_pages = guess.pages
     for _attempt in range(4):
@@ -250,7 +255,8 @@ def _write_in_parts(
             start += chapter.pages
         sheets = pdfparts.furniture(parts, front_pages, counts)
         front, furniture = map(_reported, _laid_out([
-            Layout(parts.front(numbers), folder, options, reading), Layout(sheets, folder, {})
+            Layout(parts.front(numbers), folder, options, reading, parts.front_css),
+            Layout(sheets, folder, {}, css=parts.sheets_css),
         ], finishing=True))  # fmt: skip
         if front.pages == front_pages:
             break
