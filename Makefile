@@ -14,10 +14,14 @@ TEST_PACKAGES := libreoffice-writer-nogui chromium poppler-utils
 
 .PHONY: report test lint golden clean system-deps test-deps
 
+# Where LibreOffice is installed, a profile for it is made once and kept in .venv: a report's
+# first build starts from it instead of making its own (press/office.py, TEMPLATES).
 report: $(VENV)/.runtime system-deps
+	$(PY) -m press.office
 	$(PY) build.py
 
 test: lint system-deps test-deps
+	$(PY) -m press.office
 	$(PY) -m pytest
 
 lint: $(VENV)/.dev

@@ -38,7 +38,10 @@ def with_notes(folder: Path) -> None:
 
 
 @needs_office
-def test_an_edit_lays_out_its_chapter_and_numbers_as_a_whole_layout(copy_root, capsys) -> None:
+def test_an_edit_lays_out_its_chapter_and_numbers_as_a_whole_layout(
+    copy_root, capsys, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setattr(office, "TEMPLATES", tmp_path / "none")  # the report's profile, then
     folder = copy_root("embedded")
     with_notes(folder)
     assert "(whole document laid out)" in docx_detail(folder, capsys)
@@ -108,7 +111,10 @@ def test_each_chapters_key_changes_with_it_alone(noted: bytes) -> None:
 
 
 @needs_office
-def test_libreoffice_started_early_converts_once_and_is_gone_after(noted: bytes, tmp_path) -> None:
+def test_libreoffice_started_early_converts_once_and_is_gone_after(
+    noted: bytes, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setattr(office, "TEMPLATES", tmp_path / "none")
     soffice = command() or ""
     profiles = tmp_path / ".cache" / "office-profile"
     with cache.using(cache.Cache(tmp_path)):
@@ -130,3 +136,24 @@ def test_libreoffice_started_early_converts_once_and_is_gone_after(noted: bytes,
     assert office._instance is None
     pages = [len(pdfium.PdfDocument(pdf)) for pdf in (first, second, third)]
     assert pages[0] == pages[1] == pages[2] > 10
+
+
+@needs_office
+def test_a_report_without_a_profile_of_its_own_starts_from_the_machines(
+    noted: bytes, tmp_path, monkeypatch
+) -> None:
+    """`make` keeps a profile for this machine's LibreOffice: a report's first build then
+    has one to wait with, and does not make its own."""
+    monkeypatch.setattr(office, "TEMPLATES", tmp_path / "share")
+    soffice = command() or ""
+    template = office.make_template(soffice)
+    assert template.parent == tmp_path / "share" and template.read_bytes().startswith(b"PK")
+    assert office.make_template(soffice) == template  # made once
+    with cache.using(cache.Cache(tmp_path / "report")):
+        with office.waiting(soffice):
+            waiting = office._instance
+            assert waiting is not None  # from the machine's profile
+            pdf = to_pdfs([noted], soffice)[0]
+        assert waiting.process.returncode == 0
+    assert len(pdfium.PdfDocument(pdf)) > 10
+    assert not (tmp_path / "report" / ".cache" / "office-profile").exists()  # not copied in
