@@ -240,4 +240,7 @@ def _unpacked(data: bytes | None, profile: Path) -> bool:
 if __name__ == "__main__":  # make: a profile for this machine's LibreOffice, if it has one
     found = command()
     if found:
-        print(f"LibreOffice's profile for the Word edition: {make_template(found)}")
+        try:
+            print(f"LibreOffice's profile for the Word edition: {make_template(found)}")
+        except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:  # optional: say so
+            print(f"LibreOffice's profile not made ({exc}): each report makes its own")
