@@ -12,6 +12,7 @@ embedded report. Should the instance be gone, the second ``soffice`` starts one 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import shutil
@@ -178,19 +179,22 @@ def _profile(soffice: str, profile: Path) -> tuple[str, bool]:
     cache key, and whether there was one."""
     kept = cache.key("office-profile", version(soffice))
     data = cache.active().get("office-profile", kept)
-    if data is None and _template(kept).is_file():
-        data = _template(kept).read_bytes()
+    if data is None and _template(soffice).is_file():
+        data = _template(soffice).read_bytes()
     return kept, _unpacked(data, profile)
 
 
-def _template(kept: str) -> Path:
-    return TEMPLATES / f"office-profile-{kept[:16]}.zip"
+def _template(soffice: str) -> Path:
+    """The machine's profile for this LibreOffice (named by its version alone: unlike the
+    cache's keys, not by press's own source, which it does not depend on)."""
+    build = hashlib.sha256(version(soffice).encode()).hexdigest()[:16]
+    return TEMPLATES / f"office-profile-{build}.zip"
 
 
 def make_template(soffice: str) -> Path:
     """This machine's profile for ``soffice``, made by converting a one-line document once
     (kept as it is if made before)."""
-    target = _template(cache.key("office-profile", version(soffice)))
+    target = _template(soffice)
     if target.is_file():
         return target
     with tempfile.TemporaryDirectory(prefix="press-office-") as tmp:
