@@ -53,8 +53,8 @@ def version(soffice: str) -> str:
 class _Instance:
     process: subprocess.Popen[bytes]
     folder: Path
-    """Its profile (``profile/``, from the cache) and, once a conversion has been handed to
-    it, ``taken``."""
+    """Its profile (``profile/``, a kept one unpacked) and, once a conversion has been handed
+    to it, ``taken``."""
 
 
 _instance: _Instance | None = None
@@ -64,7 +64,8 @@ _instance: _Instance | None = None
 def waiting(soffice: str | None) -> Iterator[None]:
     """While the block runs, a LibreOffice instance (``soffice``'s, if given) waits for the
     first :func:`to_pdfs` of this process or of those forked from it. Ended with the block
-    if still waiting. Only with a profile kept in the cache: on a new one LibreOffice starts,
+    if still waiting. Only with a profile kept (the report's, or the one make keeps for the
+    machine, :data:`TEMPLATES`): on a new one LibreOffice starts,
     makes it, and starts again, and a conversion handed over in between started an instance
     of its own on the same profile (the waiting one then failed, and once LibreOffice
     crashed); :func:`to_pdfs` makes and keeps one."""
