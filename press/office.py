@@ -65,10 +65,10 @@ def waiting(soffice: str | None) -> Iterator[None]:
     """While the block runs, a LibreOffice instance (``soffice``'s, if given) waits for the
     first :func:`to_pdfs` of this process or of those forked from it. Ended with the block
     if still waiting. Only with a profile kept (the report's, or the one make keeps for the
-    machine, :data:`TEMPLATES`): on a new one LibreOffice starts,
-    makes it, and starts again, and a conversion handed over in between started an instance
-    of its own on the same profile (the waiting one then failed, and once LibreOffice
-    crashed); :func:`to_pdfs` makes and keeps one."""
+    machine, :data:`TEMPLATES`): on a new one LibreOffice starts, makes it, and starts
+    again, and a conversion handed over in between started an instance of its own on the
+    same profile (the waiting one then failed, and once LibreOffice crashed); :func:`to_pdfs`
+    makes and keeps one."""
     global _instance
     if soffice is None or _instance is not None:
         yield
