@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -99,9 +100,15 @@ def prepare(options: Options) -> tuple[Config, list[Style], Parsed]:
     return config, styles, parsed
 
 
+_BUILDING = threading.Lock()
+"""One build at a time in a process (watch mode's threads): a build sets the process's
+temporary folder (:func:`scratch`), its active cache and its writers' state."""
+
+
 def build(options: Options) -> Result:
     folder = options.folder.resolve()
     with (
+        _BUILDING,
         scratch(),
         captured() as records,
         cache.using(cache.Cache(folder, options.cache)) as store,
