@@ -112,28 +112,35 @@ def to_pdfs(documents: list[bytes], soffice: str) -> list[bytes]:
         else:
             profile = folder / "profile"
             kept, reused = _profile(soffice, profile)
-        command = [*_command(soffice, profile), "--convert-to", "pdf", "--outdir", str(folder)]
-        try:
-            with turns.turn():
-                done = subprocess.run(
-                    [*command, *map(str, sources)],
-                    env=_environment(),
-                    capture_output=True,
-                    timeout=TIMEOUT,
-                    check=False,
-                )
-        except subprocess.TimeoutExpired:
-            message = f"LibreOffice took over {TIMEOUT} s"
-            raise BuildError([Problem(PLACE, None, message, "docx.office")]) from None
-        targets = [source.with_suffix(".pdf") for source in sources]
-        if done.returncode != 0 or not all(target.is_file() for target in targets):
-            message = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
-            raise BuildError(
-                [Problem(PLACE, None, f"LibreOffice cannot convert it: {message}", "docx.office")]
-            )
+        targets = _converted(soffice, profile, sources)
         if not reused:
             cache.active().put("office-profile", kept, _packed(profile))
         return [target.read_bytes() for target in targets]
+
+
+def _converted(soffice: str, profile: Path, sources: list[Path]) -> list[Path]:
+    """``sources`` converted to PDF beside them, by one run of LibreOffice with ``profile``
+    (taking its turn); raises if it cannot convert one."""
+    command = [*_command(soffice, profile), "--convert-to", "pdf"]
+    try:
+        with turns.turn():
+            done = subprocess.run(
+                [*command, "--outdir", str(sources[0].parent), *map(str, sources)],
+                env=_environment(),
+                capture_output=True,
+                timeout=TIMEOUT,
+                check=False,
+            )
+    except subprocess.TimeoutExpired:
+        message = f"LibreOffice took over {TIMEOUT} s"
+        raise BuildError([Problem(PLACE, None, message, "docx.office")]) from None
+    targets = [source.with_suffix(".pdf") for source in sources]
+    if done.returncode != 0 or not all(target.is_file() for target in targets):
+        message = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
+        raise BuildError(
+            [Problem(PLACE, None, f"LibreOffice cannot convert it: {message}", "docx.office")]
+        )
+    return targets
 
 
 def _command(soffice: str, profile: Path) -> list[str]:
@@ -201,16 +208,7 @@ def make_template(soffice: str) -> Path:
     with tempfile.TemporaryDirectory(prefix="press-office-") as tmp:
         folder = Path(tmp)
         (folder / "first.txt").write_text("A first conversion.\n", encoding="utf-8")
-        command = [*_command(soffice, folder / "profile"), "--convert-to", "pdf"]
-        done = subprocess.run(
-            [*command, "--outdir", str(folder), str(folder / "first.txt")],
-            env=_environment(),
-            capture_output=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
-        if done.returncode != 0 or not (folder / "first.pdf").is_file():
-            raise RuntimeError(done.stderr.decode("utf-8", "replace").strip() or "no PDF")
+        _converted(soffice, folder / "profile", [folder / "first.txt"])
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".partial")
         partial.write_bytes(_packed(folder / "profile"))
@@ -247,5 +245,5 @@ if __name__ == "__main__":  # make: a profile for this machine's LibreOffice, if
     if found:
         try:
             print(f"LibreOffice's profile for the Word edition: {make_template(found)}")
-        except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:  # optional: say so
+        except (OSError, BuildError) as exc:  # LibreOffice is optional: said, not failed
             print(f"LibreOffice's profile not made ({exc}): each report makes its own")

@@ -87,7 +87,8 @@ class Split:
     cover: bool
     sheets_css: str
     sheets_head: str
-    """``<head>`` of the page, for the sheets that carry running heads and page numbers."""
+    """``<head>`` of the page without its stylesheet (``sheets_css``), for the sheets that
+    carry running heads and page numbers."""
     toc_targets: list[str]
     """The anchors the contents link to."""
     lang: str
