@@ -184,19 +184,24 @@ def _ended(process: subprocess.Popen[bytes], patience: float) -> None:
 
 def _profile(soffice: str, profile: Path) -> tuple[str, bool]:
     """The kept profile unpacked to ``profile`` (the report's, else this machine's): its
-    cache key, and whether there was one."""
-    kept = cache.key("office-profile", version(soffice))
+    name in the cache, and whether there was one."""
+    kept = _build(soffice)
     data = cache.active().get("office-profile", kept)
     if data is None and _template(soffice).is_file():
         data = _template(soffice).read_bytes()
     return kept, _unpacked(data, profile)
 
 
+def _build(soffice: str) -> str:
+    """The name of a profile for this LibreOffice, in the report's cache and the machine's:
+    its version alone (unlike the cache's keys, not press's own source, on which a profile
+    does not depend: a report keeps its profile when press changes)."""
+    return hashlib.sha256(version(soffice).encode()).hexdigest()[:16]
+
+
 def _template(soffice: str) -> Path:
-    """The machine's profile for this LibreOffice (named by its version alone: unlike the
-    cache's keys, not by press's own source, which it does not depend on)."""
-    build = hashlib.sha256(version(soffice).encode()).hexdigest()[:16]
-    return TEMPLATES / f"office-profile-{build}.zip"
+    """The machine's profile for this LibreOffice."""
+    return TEMPLATES / f"office-profile-{_build(soffice)}.zip"
 
 
 def make_template(soffice: str) -> Path:

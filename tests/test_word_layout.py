@@ -122,6 +122,7 @@ def test_libreoffice_started_early_converts_once_and_is_gone_after(
             assert office._instance is None
             first = to_pdfs([noted], soffice)[0]
         assert len(list(profiles.iterdir())) == 1  # kept
+        monkeypatch.setattr(cache, "versions", lambda: "press changed")  # kept all the same
         with office.waiting(soffice):
             waiting = office._instance
             assert waiting is not None and waiting.process.poll() is None
