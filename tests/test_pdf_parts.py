@@ -97,6 +97,8 @@ def test_the_text_read_from_the_chapters_is_what_the_file_holds(copy_root, tmp_p
         assert store.get("pdf-text", extract._pdf_key(path.read_bytes(), reading))
         remembered = extract.from_pdf(path, reading)
     assert remembered == extract.from_pdf(path, reading)  # afresh
+    unread = [None] * len(PdfReader(path).pages)  # none read before: all read then
+    assert extract.pdf_text(path.read_bytes(), reading, unread) == remembered
     assert remembered.headings[0] == "Motivations and History of the Missile Programme"
 
 

@@ -255,7 +255,7 @@ def _write_in_parts(
             start += chapter.pages
         sheets = pdfparts.furniture(parts, front_pages, counts)
         front, furniture = map(_reported, _laid_out([
-            Layout(parts.front(numbers), folder, options, reading, parts.front_css),
+            Layout(parts.front(numbers), folder, options, css=parts.front_css),  # not read
             Layout(sheets, folder, {}, css=parts.sheets_css),
         ], finishing=True))  # fmt: skip
         if front.pages == front_pages:
@@ -266,7 +266,7 @@ def _write_in_parts(
         log.warning(warning("pdf edition", None, f"No anchor #{name} for internal URI reference",
                             "pdf.weasyprint"))  # fmt: skip
     target.write_bytes(joined.pdf)
-    pages = [*front.text, *[page for chapter in chapters for page in chapter.text]]
+    pages = [None] * front.pages + [page for chapter in chapters for page in chapter.text]
     extract.pdf_text(joined.pdf, reading, pages)  # what the parity check will read
     new = sum(not c.cached for c in chapters)
     return (
