@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -128,6 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: no edition was changed", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # its reader stopped reading (`build.py styles | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the rest unsaid
+        return 1
     except Exception:
         traceback.print_exc()
         print("internal error: this is a bug in press, not in the report; please report it",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from press.cli import main
+from press.resources import TOOL_ROOT
 from tests.conftest import put
 
 
@@ -196,3 +199,16 @@ def test_uncited_entry_is_a_warning_with_its_line(copy_root, capsys) -> None:
     code, lines = run(capsys, str(folder), "--format", "html", "-q")
     assert code == 0
     assert lines == ["sources.json:2: warning: entry 'unused2020' is never cited [bib.uncited]"]
+
+
+def test_a_reader_that_stops_reading_is_no_internal_error() -> None:
+    """`python build.py styles | head -1`: the list stops there, without a traceback."""
+    command = [sys.executable, str(TOOL_ROOT / "build.py"), "styles"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as listing:
+        assert listing.stdout is not None and listing.stderr is not None
+        first = listing.stdout.readline()
+        listing.stdout.close()  # 2,851 lines: it is still writing
+        said = listing.stderr.read()
+    assert first.startswith(b"academy-of-management")
+    assert listing.returncode == 1
+    assert said == b""
