@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -86,8 +87,7 @@ class Document:
 
 def parse(config: Config, sections: list[Section], bibliography: Bibliography) -> Parsed:
     """Parse every section, check its citations and images, and assemble one document."""
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        parsed = list(pool.map(_parse, sections))
+    parsed = _parsed(sections)
     known = set(bibliography.ids)
     problems: list[Problem] = []
     cited: dict[str, None] = {}
@@ -251,6 +251,31 @@ def references_title(lang: str) -> str:
                 text = found[0].text.strip()
                 return text[:1].upper() + text[1:]
     return "References"
+
+
+def _parsed(sections: list[Section]) -> list[pandoc.Node]:
+    """Each section parsed on its own: from the cache; else those not in it in one run of
+    pandoc per core (:func:`press.pandoc.parse_apart`); else, where pandoc had something to
+    say, one run per section, so that it says where."""
+    store = cache.active()
+    keys = [cache.key("parse", READER, section.text) for section in sections]
+    found = [store.get("parse", key) for key in keys]
+    parsed: dict[int, pandoc.Node] = {i: json.loads(hit) for i, hit in enumerate(found) if hit}
+    missing = [i for i in range(len(sections)) if i not in parsed]
+    cores = os.cpu_count() or 1
+    batches = [missing[k::cores] for k in range(cores)] if len(missing) > 1 else []
+
+    def apart(batch: list[int]) -> list[pandoc.Node] | None:
+        return pandoc.parse_apart([sections[i].text for i in batch], READER)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for batch, docs in zip(batches, pool.map(apart, batches), strict=True):
+            for i, doc in zip(batch, docs or [], strict=False):
+                parsed[i] = doc
+                store.put("parse", keys[i], json.dumps(doc).encode())
+        left = [i for i in missing if i not in parsed]
+        parsed.update(zip(left, pool.map(_parse, [sections[i] for i in left]), strict=True))
+    return [parsed[i] for i in range(len(sections))]
 
 
 def _parse(section: Section) -> pandoc.Node:
