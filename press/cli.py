@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild on every save and serve the HTML edition on localhost with live reload",
     )
-    p.add_argument("--port", type=int, default=8000, help="port for --watch (default 8000)")
+    p.add_argument("--port", type=int, default=8000,
+                   help="port for --watch (default 8000; 0: any free one)")  # fmt: skip
     return p
 
 

@@ -21,7 +21,7 @@ import watchfiles
 
 from press.build import Options, build
 from press.cache import CACHE_DIR
-from press.errors import BuildError
+from press.errors import BuildError, Problem
 from press.resources import TOOL_ROOT
 
 IGNORED = {CACHE_DIR, "output", ".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
@@ -55,7 +55,12 @@ class Watcher:
         self.quiet = quiet
         self.state = State()
         self.stop_event = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self.state))
+        try:
+            self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self.state))
+        except (OSError, OverflowError) as exc:  # taken, or no port at all
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            message = f"cannot serve on 127.0.0.1:{port}: {reason} (another --port, or 0 for any)"
+            raise BuildError([Problem("command line", None, message, "watch.port")]) from None
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
         self.background: subprocess.Popen[bytes] | None = None
         self._threads: list[threading.Thread] = []

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import time
 import urllib.request
 from pathlib import Path
 
+from press.cli import main
 from press.watch import Watcher
 from tests.conftest import ROOTS
 
@@ -53,3 +55,16 @@ def test_watch_rebuilds_and_serves(tmp_path: Path) -> None:
         wait_until(watcher, lambda s, page: not s["problems"] and 'role="alert"' not in page)
     finally:
         watcher.stop()
+
+
+def test_a_port_in_use_is_said_not_a_crash(capsys) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main([str(ROOTS / "minimal"), "--watch", "--port", str(port)]) == 1
+    said = capsys.readouterr().err.splitlines()
+    assert said[0] == (
+        f"command line: error: cannot serve on 127.0.0.1:{port}: Address already in use"
+        " (another --port, or 0 for any) [watch.port]"
+    )
