@@ -143,7 +143,10 @@ def fingerprint(folder: Path, options: Iterable[object]) -> str:
     digest.update(repr(bool(office.command())).encode())
     for path in _files([folder]):
         digest.update(path.relative_to(folder).as_posix().encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        if path.is_symlink():  # where it points: its target, if in the folder, is listed too
+            digest.update(os.readlink(path).encode())
+        elif path.is_file():  # not a socket, a pipe (it would wait), a device
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from press import cache
-from press.config import FORMATS
+from press.config import CONFIG_NAME, FORMATS
 from press.errors import BuildError, Problem
 from press.resources import TOOL_ROOT
 
@@ -163,13 +163,15 @@ def run_build(argv: list[str]) -> int:
 
         return Watcher(folder, args.port, quiet=args.quiet).run()
     settings = [args.formats, args.styles, args.output and args.output.resolve(), args.strict]
-    stamp = cache.fingerprint(folder, [*settings, args.no_check])
-    if not args.no_cache and (done := cache.up_to_date(folder, stamp)):
-        if not args.quiet:
-            print("up to date: nothing changed since the last build")
-            for path in done:
-                print(f"  {_shown(path)}")
-        return 0
+    stamp = ""
+    if (folder / CONFIG_NAME).is_file():  # else no report: the build says so, the folder unread
+        stamp = cache.fingerprint(folder, [*settings, args.no_check])
+        if not args.no_cache and (done := cache.up_to_date(folder, stamp)):
+            if not args.quiet:
+                print("up to date: nothing changed since the last build")
+                for path in done:
+                    print(f"  {_shown(path)}")
+            return 0
     from press.build import Options, build  # the writers' libraries load only when needed
 
     options = Options(

@@ -310,6 +310,9 @@ def load_config(folder: Path, overrides: Mapping[str, Any] | None = None) -> Con
     folder = folder.resolve()
     path = folder / CONFIG_NAME
     shown = CONFIG_NAME
+    if not folder.is_dir():
+        said = "no such folder" if not folder.exists() else "not a folder: a report is a folder"
+        raise BuildError([Problem(str(folder), None, said, "config.missing")])
     if not path.is_file():
         raise BuildError(
             [Problem(str(path), None, "no report.yaml in this folder", "config.missing")]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import time
 from pathlib import Path
 
+from press import cache
 from press.cli import main
 from tests.conftest import ROOTS
 
@@ -111,3 +113,24 @@ def test_the_cache_is_kept_under_its_limit(tmp_path: Path, capsys, monkeypatch) 
     # What the last build used is what was kept: its editions come from the cache.
     (folder / "output" / "briefing.html").write_text("tampered")
     assert cached(build(folder, capsys)) == {"pdf": True, "docx": True, "html": True}
+
+
+def test_only_a_reports_files_are_read_to_tell_it_unchanged(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """A socket in the folder is not read (nor a pipe: it would wait for ever), a link is
+    known by where it points; a folder that is no report is not read at all."""
+    folder = tmp_path / "report"
+    shutil.copytree(ROOTS / "minimal", folder)
+    (folder / "content" / "elsewhere").symlink_to(tmp_path / "outside.txt")
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind(str(folder / "socket"))
+        assert main([str(folder), "--format", "html", "-q"]) == 0
+        assert main([str(folder), "--format", "html"]) == 0
+        assert capsys.readouterr().out.startswith("up to date")
+        (folder / "report.yaml").rename(folder / "other.yaml")
+        monkeypatch.setattr(cache, "fingerprint", None)  # not called
+        assert main([str(folder), "--format", "html"]) == 1
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"{folder / 'report.yaml'}: error: no report.yaml in this folder [config.missing]"
+    )

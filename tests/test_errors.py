@@ -212,3 +212,14 @@ def test_a_reader_that_stops_reading_is_no_internal_error() -> None:
     assert first.startswith(b"academy-of-management")
     assert listing.returncode == 1
     assert said == b""
+
+
+def test_a_folder_that_is_not_there_is_said_so(tmp_path: Path, capsys) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    assert run(capsys, str(tmp_path / "none"))[1][0].endswith(
+        "none: error: no such folder [config.missing]"
+    )
+    said = run(capsys, str(tmp_path / "file"))[1][0]
+    assert (
+        said == f"{tmp_path / 'file'}: error: not a folder: a report is a folder [config.missing]"
+    )
