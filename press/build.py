@@ -52,6 +52,9 @@ class Options:
     """Reuse the results of earlier builds (.cache/ in the report folder)."""
     on_stage: Callable[[str, float], None] | None = None
     """Told each stage's name and seconds as it ends (the CLI's live display)."""
+    on_edition: Callable[[str, str, float], None] | None = None
+    """Told each edition's format, style and seconds as it is written (from another thread,
+    for some)."""
 
 
 @dataclass(frozen=True)
@@ -136,8 +139,14 @@ def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Re
                 final = output / f"{config.edition_stem(style.name)}{EDITIONS[name].suffix}"
                 tasks.append((name, style.name, final, job))
         clock.mark("citations")
+
+        def on_written(index: int, seconds: float) -> None:
+            if options.on_edition:
+                options.on_edition(tasks[index][0], tasks[index][1], seconds)
+
+        staged_tasks = [(n, j, stage / f.name) for n, _s, f, j in tasks]
         for (name, style_name, final, _job), (detail, seconds) in zip(
-            tasks, write_all([(n, j, stage / f.name) for n, _s, f, j in tasks]), strict=True
+            tasks, write_all(staged_tasks, on_written), strict=True
         ):
             written.append(Written(name, style_name, final, detail, seconds))
         clock.mark("editions")

@@ -183,9 +183,16 @@ def run_build(argv: list[str]) -> int:
         check=not args.no_check,
         cache=not args.no_cache,
     )
-    if sys.stdout.isatty() and not args.quiet:
+    live = sys.stdout.isatty() and not args.quiet
+    if live:
         result = _with_live_display(options)
     else:
+        if not args.quiet:  # a line for each stage and edition as it ends
+            options = dataclasses.replace(
+                options,
+                on_stage=lambda *said: print(_stage_line(*said), flush=True),
+                on_edition=lambda *said: print(_edition_line(*said), flush=True),
+            )
         result = build(options)
     cache.remember(folder, stamp, [w.path for w in result.written])
     if not args.quiet:
@@ -198,33 +205,54 @@ def run_build(argv: list[str]) -> int:
         print(f"built {count} edition{'s' * (count != 1)} in {result.seconds:.1f} s{checked}")
         if result.findings:
             print(f"bibliography: {summary(result.findings)} (build.py check lists them)")
-    if args.verbose:
+    if args.verbose and live:  # said as they ended otherwise
         for stage, seconds in result.timings.items():
-            print(f"  stage {stage:15} {seconds:6.2f} s")
+            print(_stage_line(stage, seconds))
         for item in result.written:
-            print(f"    edition {item.format:7} {item.seconds:6.2f} s  ({item.style})")
+            print(_edition_line(item.format, item.style, item.seconds))
     return 0
+
+
+def _stage_line(stage: str, seconds: float) -> str:
+    return f"  stage {stage:15} {seconds:6.2f} s"
+
+
+def _edition_line(fmt: str, style: str, seconds: float) -> str:
+    return f"    edition {fmt:7} {seconds:6.2f} s  ({style})"
 
 
 STAGES = ("read and parse", "citations", "editions", "parity check", "lint")
 
 
 def _with_live_display(options):  # type: ignore[no-untyped-def]
-    """The build with a live line of its stages on a terminal (rich)."""
+    """The build with a live line of its stages on a terminal (rich), and during the
+    editions' stage each edition's time as it is written."""
     from rich.console import Console
 
     from press.build import build
 
     console = Console(stderr=True)
     done: list[str] = []
+    written: list[str] = []
+    several = len(options.styles or []) > 1
     with console.status("read and parse") as status:
 
-        def update(stage: str, seconds: float) -> None:
-            done.append(f"{stage} {seconds:.1f} s")
-            following = STAGES[STAGES.index(stage) + 1] if stage in STAGES[:-1] else ""
-            status.update(" · ".join(done) + (f" · {following} ..." if following else ""))
+        def show() -> None:
+            line = " · ".join(done)
+            if len(done) < len(STAGES):  # the stage under way, and what it has done so far
+                line += f"{' · ' if done else ''}{STAGES[len(done)]} ... {', '.join(written)}"
+            status.update(line.rstrip())
 
-        return build(dataclasses.replace(options, on_stage=update))
+        def on_stage(stage: str, seconds: float) -> None:
+            done.append(f"{stage} {seconds:.1f} s")
+            written.clear()
+            show()
+
+        def on_edition(fmt: str, style: str, seconds: float) -> None:
+            written.append(f"{fmt}{f' ({style})' if several else ''} {seconds:.1f} s")
+            show()
+
+        return build(dataclasses.replace(options, on_stage=on_stage, on_edition=on_edition))
 
 
 def run_clean(argv: list[str]) -> int:

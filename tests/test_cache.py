@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -134,3 +135,45 @@ def test_only_a_reports_files_are_read_to_tell_it_unchanged(
     assert capsys.readouterr().err.splitlines()[0] == (
         f"{folder / 'report.yaml'}: error: no report.yaml in this folder [config.missing]"
     )
+
+
+def test_editions_are_reported_as_they_are_written(tmp_path: Path, monkeypatch) -> None:
+    """Each edition is told as soon as it is written: the Word and HTML editions, written in
+    processes of their own, while the PDF, written here, is not done yet."""
+    from press.build import Options, build
+    from press.editions import pdf
+
+    seen: list[tuple[str, str]] = []
+    others_done = threading.Event()
+
+    def on_edition(fmt: str, style: str, seconds: float) -> None:
+        seen.append((fmt, style))
+        if {"docx", "html"} <= {f for f, _style in seen}:
+            others_done.set()
+
+    write = pdf.PdfEdition.write
+
+    def pdf_waiting_for_the_others(self, job, target):  # type: ignore[no-untyped-def]
+        detail = write(self, job, target)  # the others start while it lays out
+        assert others_done.wait(60), "the other editions were not told while the PDF was open"
+        return detail
+
+    monkeypatch.setattr(pdf.PdfEdition, "write", pdf_waiting_for_the_others)
+    build(Options(ROOTS / "minimal", output=tmp_path, cache=False, on_edition=on_edition))
+    assert sorted(seen) == [("docx", "apa"), ("html", "apa"), ("pdf", "apa")]
+    assert seen[-1] == ("pdf", "apa")
+
+
+def test_without_a_terminal_each_stage_and_edition_is_a_line_as_it_ends(
+    tmp_path: Path, capsys
+) -> None:
+    out = build(ROOTS / "minimal", capsys, "--output", str(tmp_path), "--format", "html,pdf")
+    lines = out.splitlines()
+    stages = [line.split()[1:-2] for line in lines if line.startswith("  stage ")]
+    assert [" ".join(s) for s in stages] == [
+        "read and parse", "citations", "editions", "parity check", "lint"
+    ]  # fmt: skip
+    editions = [i for i, line in enumerate(lines) if line.startswith("    edition ")]
+    stage = next(i for i, line in enumerate(lines) if line.startswith("  stage editions"))
+    assert len(editions) == 2 and stage > max(editions)
+    assert lines[-1].startswith("built 2 editions")

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -119,9 +119,12 @@ def _imported(module: str) -> None:
     importlib.import_module(module)
 
 
-def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
+def write_all(
+    tasks: list[tuple[str, Job, Path]], on_written: Callable[[int, float], None] | None = None
+) -> list[tuple[str, float]]:
     """Write editions (format, job, target) concurrently; their details and the seconds each
-    took.
+    took. ``on_written`` is told each task's index and seconds as soon as it is written (from
+    another thread for the writers in processes of their own).
 
     The writers share nothing but the processed document they are given, so a cold build
     costs little more than its slowest writer. A writer that ``splits`` its work (the PDF, by
@@ -140,11 +143,30 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
     global _tasks, _start_others
     while _loading:
         _loading.pop().join()
+    done: dict[int, Written] = {}
+
+    def written(index: int, result: Written) -> None:
+        done[index] = result
+        if on_written:
+            on_written(index, result[2])
+
     if (os.cpu_count() or 1) <= 1:
-        return [_write(*task)[::2] for task in tasks]
+        for index, task in enumerate(tasks):
+            written(index, _write(*task))
+        return [(detail, seconds) for detail, _warnings, seconds in done.values()]
     here = [i for i, (name, _job, _target) in enumerate(tasks) if EDITIONS[name].splits]
     away = [i for i in range(len(tasks)) if i not in here]
     runners: list[tuple[BaseProcess, Connection, list[int]]] = []
+    listeners: list[threading.Thread] = []
+    failures: list[BaseException] = []
+
+    def listen(process: BaseProcess, connection: Connection, share: list[int]) -> None:
+        """What a runner sends, as it comes (the main process lays out the PDF meanwhile)."""
+        try:
+            for index, result in _received(process, connection, share):
+                written(index, result)
+        except BaseException as exc:  # raised in the main thread when it is done
+            failures.append(exc)
 
     long = any(len(job.document.blocks) > LONG_REPORT for _name, job, _target in tasks)
 
@@ -163,6 +185,8 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
                     os.setpgid(process.pid, process.pid)
                 theirs.close()
                 runners.append((process, ours, share))
+                listeners.append(threading.Thread(target=listen, args=(process, ours, share)))
+                listeners[-1].start()
 
     # Forked with the tasks in memory, told only which to do: the processed document is not
     # pickled into each (at x50, 300 MiB saved at peak); gc.freeze() keeps the pages they
@@ -173,19 +197,24 @@ def write_all(tasks: list[tuple[str, Job, Path]]) -> list[tuple[str, float]]:
     gc.freeze()
     try:
         with turns.shared(_FORK.Lock()):
-            done = {i: _write(*tasks[i]) for i in here}
+            for i in here:
+                written(i, _write(*tasks[i]))
             if _start_others is not None:
                 if here:  # the others waited for them: what they freed is handed back first
                     turns.release_memory()
                 _start_others(False)
-            for process, connection, share in runners:
-                done.update(_received(process, connection, share))
+            for listener in listeners:
+                listener.join()
+            if failures:
+                raise failures[0]
     except BaseException:
         for process, _connection, _share in runners:
             with contextlib.suppress(ProcessLookupError):  # an interrupted or failed build
                 os.killpg(process.pid, signal.SIGTERM)  # stops every writer at once
         raise
     finally:
+        for listener in listeners:
+            listener.join()
         for process, connection, _share in runners:
             process.join()
             connection.close()
@@ -246,9 +275,11 @@ def _with_cause(exc: BaseException, text: str) -> BaseException:
     return exc
 
 
-def _received(process: BaseProcess, connection: Connection, share: list[int]) -> dict[int, Written]:
-    """What a writer's process sent back for each of ``share``; raises what it raised."""
-    found: dict[int, Written] = {}
+def _received(
+    process: BaseProcess, connection: Connection, share: list[int]
+) -> Iterator[tuple[int, Written]]:
+    """What a writer's process sends back for each of ``share``, as it comes; raises what it
+    raised."""
     for index in share:
         try:
             kind, value = connection.recv()
@@ -257,8 +288,7 @@ def _received(process: BaseProcess, connection: Connection, share: list[int]) ->
             raise _stopped(index, process.exitcode) from None
         if kind == "failed":
             raise value  # type: ignore[misc]
-        found[index] = value  # type: ignore[assignment]
-    return found
+        yield index, value  # type: ignore[misc]
 
 
 def _lean(function: Callable[..., T], *args: Any) -> T:
