@@ -190,8 +190,8 @@ def run_build(argv: list[str]) -> int:
         if not args.quiet:  # a line for each stage and edition as it ends
             options = dataclasses.replace(
                 options,
-                on_stage=lambda *said: print(_stage_line(*said), flush=True),
-                on_edition=lambda *said: print(_edition_line(*said), flush=True),
+                on_stage=lambda *said: _say(_stage_line(*said)),
+                on_edition=lambda *said: _say(_edition_line(*said)),
             )
         result = build(options)
     cache.remember(folder, stamp, [w.path for w in result.written])
@@ -211,6 +211,15 @@ def run_build(argv: list[str]) -> int:
         for item in result.written:
             print(_edition_line(item.format, item.style, item.seconds))
     return 0
+
+
+_SAYING = threading.Lock()
+
+
+def _say(line: str) -> None:
+    """Print ``line`` whole, now (the writers' threads tell their editions as they come)."""
+    with _SAYING:
+        print(line, flush=True)
 
 
 def _stage_line(stage: str, seconds: float) -> str:
