@@ -263,7 +263,7 @@ def _parsed(sections: list[Section]) -> list[pandoc.Node]:
     parsed: dict[int, pandoc.Node] = {i: json.loads(hit) for i, hit in enumerate(found) if hit}
     missing = [i for i in range(len(sections)) if i not in parsed]
     cores = os.cpu_count() or 1
-    batches = [missing[k::cores] for k in range(cores)] if len(missing) > 1 else []
+    batches = [missing[k::cores] for k in range(min(cores, len(missing)))] if missing[1:] else []
 
     def apart(batch: list[int]) -> list[pandoc.Node] | None:
         return pandoc.parse_apart([sections[i].text for i in batch], READER)
