@@ -55,6 +55,9 @@ class Options:
     on_edition: Callable[[str, str, float], None] | None = None
     """Told each edition's format, style and seconds as it is written (from another thread,
     for some)."""
+    on_progress: Callable[[str, str, str], None] | None = None
+    """Told an edition's format, style and how far it has got (the PDF: its chapters laid
+    out, from another thread at times)."""
 
 
 @dataclass(frozen=True)
@@ -144,9 +147,13 @@ def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Re
             if options.on_edition:
                 options.on_edition(tasks[index][0], tasks[index][1], seconds)
 
+        def on_progress(index: int, text: str) -> None:
+            if options.on_progress:
+                options.on_progress(tasks[index][0], tasks[index][1], text)
+
         staged_tasks = [(n, j, stage / f.name) for n, _s, f, j in tasks]
         for (name, style_name, final, _job), (detail, seconds) in zip(
-            tasks, write_all(staged_tasks, on_written), strict=True
+            tasks, write_all(staged_tasks, on_written, on_progress), strict=True
         ):
             written.append(Written(name, style_name, final, detail, seconds))
         clock.mark("editions")

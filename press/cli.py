@@ -242,26 +242,33 @@ def _with_live_display(options):  # type: ignore[no-untyped-def]
 
     console = Console(stderr=True)
     done: list[str] = []
-    written: list[str] = []
+    editions: dict[str, str] = {}  # what each edition has done so far, in order of news
     several = len(options.styles or []) > 1
+    lock = threading.Lock()
     with console.status("read and parse") as status:
 
         def show() -> None:
             line = " · ".join(done)
             if len(done) < len(STAGES):  # the stage under way, and what it has done so far
-                line += f"{' · ' if done else ''}{STAGES[len(done)]} ... {', '.join(written)}"
+                news = ", ".join(f"{name} {said}" for name, said in editions.items())
+                line += f"{' · ' if done else ''}{STAGES[len(done)]} ... {news}"
             status.update(line.rstrip())
 
         def on_stage(stage: str, seconds: float) -> None:
-            done.append(f"{stage} {seconds:.1f} s")
-            written.clear()
-            show()
+            with lock:
+                done.append(f"{stage} {seconds:.1f} s")
+                editions.clear()
+                show()
 
-        def on_edition(fmt: str, style: str, seconds: float) -> None:
-            written.append(f"{fmt}{f' ({style})' if several else ''} {seconds:.1f} s")
-            show()
+        def told(fmt: str, style: str, said: str) -> None:
+            with lock:
+                editions[f"{fmt} ({style})" if several else fmt] = said
+                show()
 
-        return build(dataclasses.replace(options, on_stage=on_stage, on_edition=on_edition))
+        return build(dataclasses.replace(
+            options, on_stage=on_stage, on_progress=told,
+            on_edition=lambda fmt, style, seconds: told(fmt, style, f"{seconds:.1f} s"),
+        ))  # fmt: skip
 
 
 def run_clean(argv: list[str]) -> int:

@@ -177,3 +177,21 @@ def test_without_a_terminal_each_stage_and_edition_is_a_line_as_it_ends(
     stage = next(i for i, line in enumerate(lines) if line.startswith("  stage editions"))
     assert len(editions) == 2 and stage > max(editions)
     assert lines[-1].startswith("built 2 editions")
+
+
+def test_the_pdf_tells_how_many_of_its_parts_are_laid_out(tmp_path: Path) -> None:
+    from press.build import Options, build
+
+    folder = tmp_path / "report"
+    shutil.copytree(ROOTS / "minimal", folder)
+    said: list[tuple[str, str, str]] = []
+    options = Options(folder, formats=["pdf"], on_progress=lambda *told: said.append(told))
+    build(options)
+    total = len(said)  # the chapters and the front
+    assert total >= 3 and {(fmt, style) for fmt, style, _text in said} == {("pdf", "apa")}
+    assert sorted(text for _fmt, _style, text in said) == sorted(
+        f"{n} of {total} laid out" for n in range(1, total + 1)
+    )
+    said.clear()
+    build(options)
+    assert said == []  # nothing laid out: the edition itself is cached

@@ -47,6 +47,14 @@ _tasks: list[tuple[str, Job, Path]] = []
 """The editions being written, for the processes forked with them (see :func:`write_all`)."""
 _start_others: Callable[[bool], None] | None = None
 """Starts the writers that do not split their work (see :func:`write_all`)."""
+_telling: Callable[[str], None] | None = None
+"""Where the writer running in the main process says how far it has got (:func:`tell`)."""
+
+
+def tell(text: str) -> None:
+    """Said by a writer in the main process: how far it has got ("120 of 352 laid out")."""
+    if _telling is not None:
+        _telling(text)
 
 
 @dataclass(frozen=True)
@@ -120,11 +128,14 @@ def _imported(module: str) -> None:
 
 
 def write_all(
-    tasks: list[tuple[str, Job, Path]], on_written: Callable[[int, float], None] | None = None
+    tasks: list[tuple[str, Job, Path]],
+    on_written: Callable[[int, float], None] | None = None,
+    on_progress: Callable[[int, str], None] | None = None,
 ) -> list[tuple[str, float]]:
     """Write editions (format, job, target) concurrently; their details and the seconds each
     took. ``on_written`` is told each task's index and seconds as soon as it is written (from
-    another thread for the writers in processes of their own).
+    another thread for the writers in processes of their own), ``on_progress`` what a writer
+    in the main process tells of its progress (:func:`tell`).
 
     The writers share nothing but the processed document they are given, so a cold build
     costs little more than its slowest writer. A writer that ``splits`` its work (the PDF, by
@@ -140,7 +151,7 @@ def write_all(
     Warnings logged in a process are logged again here; a problem in any writer fails the
     build.
     """
-    global _tasks, _start_others
+    global _tasks, _start_others, _telling
     while _loading:
         _loading.pop().join()
     done: dict[int, Written] = {}
@@ -150,9 +161,16 @@ def write_all(
         if on_written:
             on_written(index, result[2])
 
+    def telling(index: int) -> Callable[[str], None] | None:
+        return (lambda text: on_progress(index, text)) if on_progress else None
+
     if (os.cpu_count() or 1) <= 1:
-        for index, task in enumerate(tasks):
-            written(index, _write(*task))
+        try:
+            for index, task in enumerate(tasks):
+                _telling = telling(index)
+                written(index, _write(*task))
+        finally:
+            _telling = None
         return [(detail, seconds) for detail, _warnings, seconds in done.values()]
     here = [i for i, (name, _job, _target) in enumerate(tasks) if EDITIONS[name].splits]
     away = [i for i in range(len(tasks)) if i not in here]
@@ -198,7 +216,9 @@ def write_all(
     try:
         with turns.shared(_FORK.Lock()):
             for i in here:
+                _telling = telling(i)
                 written(i, _write(*tasks[i]))
+            _telling = None
             if _start_others is not None:
                 if here:  # the others waited for them: what they freed is handed back first
                     turns.release_memory()
@@ -218,7 +238,7 @@ def write_all(
         for process, connection, _share in runners:
             process.join()
             connection.close()
-        _tasks, _start_others = [], None
+        _tasks, _start_others, _telling = [], None, None
         gc.unfreeze()
     results = [done[i] for i in range(len(tasks))]
     for _detail, warnings, _seconds in results:
@@ -328,7 +348,10 @@ def _worker_signals() -> None:
 
 
 def parallel(
-    function: Callable[..., T], calls: list[tuple[Any, ...]], brief: bool = False
+    function: Callable[..., T],
+    calls: list[tuple[Any, ...]],
+    brief: bool = False,
+    on_each: Callable[[], None] | None = None,
 ) -> list[T]:
     """``function(*args)`` for each of ``calls``, results in order: in worker processes (one
     per core but one, forked for these calls and ended with them) when a writer running in
@@ -340,17 +363,27 @@ def parallel(
     peak: 780-860 MiB, 640 with this (the build 2 s longer, each edition's time the same).
 
     The main process is the other core's worker: one worker per core as well held 150 MiB
-    more at x50 for no time saved (the other writers want the cores too)."""
+    more at x50 for no time saved (the other writers want the cores too). ``on_each`` is
+    called as each call is done (from another thread for the workers')."""
     if _start_others is not None:
         _start_others(brief)
+
+    def done(result: T) -> T:
+        if on_each:
+            on_each()
+        return result
+
     cores = os.cpu_count() or 1
     if len(calls) <= 1 or cores <= 1 or multiprocessing.parent_process() is not None:
-        return [function(*args) for args in calls]
+        return [done(function(*args)) for args in calls]
     pool = ProcessPoolExecutor(min(cores - 1, len(calls)), mp_context=_FORK,
                                initializer=_yielding_worker)  # fmt: skip
     try:
         futures = [pool.submit(_lean, function, *args) for args in calls]
-        here = {i: function(*calls[i]) for i in reversed(range(len(calls))) if futures[i].cancel()}
+        for future in futures:
+            future.add_done_callback(lambda f: f.cancelled() or f.exception() or done(None))
+        here = {i: done(function(*calls[i]))
+                for i in reversed(range(len(calls))) if futures[i].cancel()}  # fmt: skip
         results = [here[i] if i in here else futures[i].result() for i in range(len(calls))]
     except BaseException:
         for process in list(getattr(pool, "_processes", {}).values()):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import itertools
 import json
 import logging
 import re
@@ -25,7 +26,7 @@ import lxml.html
 from press import cache, extract, pandoc, resources
 from press.config import PageSettings
 from press.design import file_url
-from press.editions import Job, parallel, pdfparts
+from press.editions import Job, parallel, pdfparts, tell
 from press.editions.pages import (
     Labels,
     as_json,
@@ -221,7 +222,13 @@ def _laid_out(layouts: list[Layout], finishing: bool = False) -> list[Laid]:
     for css in dict.fromkeys(layouts[i].css for i in missing if layouts[i].css):
         _stylesheet(css, layouts[0].folder)  # here, before the workers fork: theirs from then
     calls = [(layouts[i],) for i in missing]
-    for i, laid in zip(missing, parallel(lay_out, calls, brief), strict=True):
+    counted = itertools.count(len(layouts) - len(missing) + 1)
+
+    def one_more() -> None:  # the live display's "120 of 352 laid out", for the chapters
+        tell(f"{next(counted)} of {len(layouts)} laid out")
+
+    told = None if finishing else one_more
+    for i, laid in zip(missing, parallel(lay_out, calls, brief, told), strict=True):
         found[i] = laid
     return [laid for laid in found if laid is not None]
 
