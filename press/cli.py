@@ -235,22 +235,23 @@ STAGES = ("read and parse", "citations", "editions", "parity check", "lint")
 
 def _with_live_display(options):  # type: ignore[no-untyped-def]
     """The build with a live line of its stages on a terminal (rich), and during the
-    editions' stage each edition's time as it is written."""
+    editions' stage how far each edition has got, then its time."""
     from rich.console import Console
 
     from press.build import build
 
     console = Console(stderr=True)
     done: list[str] = []
-    editions: dict[str, str] = {}  # what each edition has done so far, in order of news
-    several = len(options.styles or []) > 1
+    editions: dict[tuple[str, str], str] = {}  # (format, style): how far, in order of news
     lock = threading.Lock()
     with console.status("read and parse") as status:
 
         def show() -> None:
             line = " · ".join(done)
             if len(done) < len(STAGES):  # the stage under way, and what it has done so far
-                news = ", ".join(f"{name} {said}" for name, said in editions.items())
+                several = len({style for _fmt, style in editions}) > 1
+                news = ", ".join(f"{fmt}{f' ({style})' if several else ''} {said}"
+                                 for (fmt, style), said in editions.items())  # fmt: skip
                 line += f"{' · ' if done else ''}{STAGES[len(done)]} ... {news}"
             status.update(line.rstrip())
 
@@ -262,7 +263,7 @@ def _with_live_display(options):  # type: ignore[no-untyped-def]
 
         def told(fmt: str, style: str, said: str) -> None:
             with lock:
-                editions[f"{fmt} ({style})" if several else fmt] = said
+                editions[fmt, style] = said
                 show()
 
         return build(dataclasses.replace(
