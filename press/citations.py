@@ -260,22 +260,23 @@ def _parsed(sections: list[Section]) -> list[pandoc.Node]:
     store = cache.active()
     keys = [cache.key("parse", READER, section.text) for section in sections]
     found = [store.get("parse", key) for key in keys]
-    parsed: dict[int, pandoc.Node] = {i: json.loads(hit) for i, hit in enumerate(found) if hit}
-    missing = [i for i in range(len(sections)) if i not in parsed]
-    cores = os.cpu_count() or 1
+    parsed = {keys[i]: hit for i, hit in enumerate(found) if hit}  # pandoc's JSON
+    missing = list({key: i for i, key in enumerate(keys) if key not in parsed}.values())
+    cores = os.cpu_count() or 1  # a text twice in the report is parsed once
     batches = [missing[k::cores] for k in range(min(cores, len(missing)))] if missing[1:] else []
 
-    def apart(batch: list[int]) -> list[pandoc.Node] | None:
+    def apart(batch: list[int]) -> list[str] | None:
         return pandoc.parse_apart([sections[i].text for i in batch], READER)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         for batch, docs in zip(batches, pool.map(apart, batches), strict=True):
             for i, doc in zip(batch, docs or [], strict=False):
-                parsed[i] = doc
-                store.put("parse", keys[i], json.dumps(doc).encode())
-        left = [i for i in missing if i not in parsed]
-        parsed.update(zip(left, pool.map(_parse, [sections[i] for i in left]), strict=True))
-    return [parsed[i] for i in range(len(sections))]
+                parsed[keys[i]] = doc.encode()
+                store.put("parse", keys[i], parsed[keys[i]])
+        left = [i for i in missing if keys[i] not in parsed]
+        for i, doc in zip(left, pool.map(_parse, [sections[i] for i in left]), strict=True):
+            parsed[keys[i]] = json.dumps(doc).encode()
+    return [json.loads(parsed[key]) for key in keys]  # each its own, to be changed apart
 
 
 def _parse(section: Section) -> pandoc.Node:

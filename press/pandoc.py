@@ -58,8 +58,8 @@ def to_json(args: Sequence[str], stdin: str | bytes, *, place: str) -> Node:
 SECTIONS = Path(__file__).with_name("sections.lua")
 
 
-def parse_apart(texts: Sequence[str], reader: str) -> list[Node] | None:
-    """Each of ``texts`` parsed on its own by ``reader``, the JSON ``--from reader --to json``
+def parse_apart(texts: Sequence[str], reader: str) -> list[str] | None:
+    """Each of ``texts`` parsed on its own by ``reader``: the JSON ``--from reader --to json``
     makes of it alone, all in one run of pandoc (a Lua reader, :data:`SECTIONS`): a run each
     cost pandoc's start each time (x50: 351 sections, 2.9 s). None if pandoc failed or
     warned: what it says would not tell which text it is about (parse each alone, then)."""
@@ -69,7 +69,7 @@ def parse_apart(texts: Sequence[str], reader: str) -> list[Node] | None:
         proc = subprocess.run(command, input=request, capture_output=True, check=False)
     if proc.returncode != 0 or proc.stderr.strip():
         return None
-    docs = [json.loads(block["c"][1]) for block in json.loads(proc.stdout)["blocks"]]
+    docs = [block["c"][1] for block in json.loads(proc.stdout)["blocks"]]
     return docs if len(docs) == len(texts) else None
 
 
