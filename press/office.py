@@ -185,14 +185,14 @@ def _ended(process: subprocess.Popen[bytes], patience: float) -> None:
 def _profile(soffice: str, profile: Path) -> tuple[str, bool]:
     """The kept profile unpacked to ``profile`` (the report's, else this machine's): its
     name in the cache, and whether there was one."""
-    kept = _build(soffice)
+    kept = _profile_name(soffice)
     data = cache.active().get("office-profile", kept)
     if data is None and _template(soffice).is_file():
         data = _template(soffice).read_bytes()
     return kept, _unpacked(data, profile)
 
 
-def _build(soffice: str) -> str:
+def _profile_name(soffice: str) -> str:
     """The name of a profile for this LibreOffice, in the report's cache and the machine's:
     its version alone (unlike the cache's keys, not press's own source, on which a profile
     does not depend: a report keeps its profile when press changes)."""
@@ -201,7 +201,7 @@ def _build(soffice: str) -> str:
 
 def _template(soffice: str) -> Path:
     """The machine's profile for this LibreOffice."""
-    return TEMPLATES / f"office-profile-{_build(soffice)}.zip"
+    return TEMPLATES / f"office-profile-{_profile_name(soffice)}.zip"
 
 
 def make_template(soffice: str) -> Path:
