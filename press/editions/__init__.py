@@ -411,8 +411,8 @@ def _write_or_reuse(name: str, job: Job, target: Path) -> str:
     hit = store.get("editions", digest)
     if hit is not None:
         detail, _, data = hit.partition(b"\n")
-        target.write_bytes(data)
-        return detail.decode() + " (cached)"
+        target.write_bytes(data)  # what it is, not how it was made then ("8 new chapters")
+        return detail.decode().split(", ")[0] + " (cached)"
     detail = EDITIONS[name].write(job, target)
     store.put("editions", digest, detail.encode() + b"\n" + target.read_bytes())
     return detail
