@@ -197,3 +197,17 @@ def test_the_pdf_tells_how_many_of_its_parts_are_laid_out(tmp_path: Path) -> Non
     said.clear()
     build(options)
     assert said == []  # nothing laid out: the edition itself is cached
+
+
+def test_on_one_core_all_is_written_here_and_told_the_same(tmp_path: Path, monkeypatch) -> None:
+    from press.build import Options, build
+
+    monkeypatch.setattr("press.editions.os.cpu_count", lambda: 1)
+    folder = tmp_path / "report"
+    shutil.copytree(ROOTS / "minimal", folder)
+    written: list[str] = []
+    told: list[str] = []
+    result = build(Options(folder, on_edition=lambda fmt, *_: written.append(fmt),
+                           on_progress=lambda fmt, _style, text: told.append(text)))  # fmt: skip
+    assert written == [w.format for w in result.written] and len(written) == 3
+    assert told and told[-1] == f"{len(told)} of {len(told)} laid out"
