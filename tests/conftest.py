@@ -50,10 +50,21 @@ def build_and_read(folder: Path, output: Path) -> Built:
     )
 
 
+def embedded_copy(target: Path) -> Path:
+    """The embedded report (report.yaml and content/) copied to ``target``, without the
+    repository's build cache: what a test reads of a build is what that build did, whether
+    or not `make report` ran before."""
+    target.mkdir(parents=True)
+    shutil.copy(TOOL_ROOT / "report.yaml", target)
+    shutil.copytree(TOOL_ROOT / "content", target / "content")
+    return target
+
+
 @pytest.fixture(scope="session")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """The embedded North Korea report, built with its own report.yaml."""
-    return build_and_read(TOOL_ROOT, tmp_path_factory.mktemp("report-output"))
+    folder = embedded_copy(tmp_path_factory.mktemp("embedded") / "report")
+    return build_and_read(folder, tmp_path_factory.mktemp("report-output"))
 
 
 @pytest.fixture(scope="session")
@@ -73,11 +84,8 @@ def copy_root(tmp_path: Path):  # type: ignore[no-untyped-def]
     def copy(name: str = "minimal") -> Path:
         target = tmp_path / "report"
         if name == "embedded":
-            target.mkdir()
-            shutil.copy(TOOL_ROOT / "report.yaml", target)
-            shutil.copytree(TOOL_ROOT / "content", target / "content")
-        else:
-            shutil.copytree(ROOTS / name, target)
+            return embedded_copy(target)
+        shutil.copytree(ROOTS / name, target)
         return target
 
     return copy
