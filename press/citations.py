@@ -268,26 +268,19 @@ def _parsed(sections: list[Section]) -> list[pandoc.Node]:
     def apart(batch: list[int]) -> list[str] | None:
         return pandoc.parse_apart([sections[i].text for i in batch], READER)
 
+    def alone(i: int) -> bytes:
+        args = ["--from", READER, "--to", "json"]
+        return pandoc.run(args, sections[i].text, place=sections[i].shown)
+
     with ThreadPoolExecutor(max_workers=4) as pool:
         for batch, docs in zip(batches, pool.map(apart, batches), strict=True):
-            for i, doc in zip(batch, docs or [], strict=False):
-                parsed[keys[i]] = doc.encode()
-                store.put("parse", keys[i], parsed[keys[i]])
+            if docs is not None:  # else pandoc had something to say: each alone, below
+                parsed.update((keys[i], doc.encode()) for i, doc in zip(batch, docs, strict=True))
         left = [i for i in missing if keys[i] not in parsed]
-        for i, doc in zip(left, pool.map(_parse, [sections[i] for i in left]), strict=True):
-            parsed[keys[i]] = json.dumps(doc).encode()
+        parsed.update(zip((keys[i] for i in left), pool.map(alone, left), strict=True))
+    for i in missing:
+        store.put("parse", keys[i], parsed[keys[i]])
     return [json.loads(parsed[key]) for key in keys]  # each its own, to be changed apart
-
-
-def _parse(section: Section) -> pandoc.Node:
-    store = cache.active()
-    digest = cache.key("parse", READER, section.text)
-    hit = store.get("parse", digest)
-    if hit is not None:
-        return json.loads(hit)
-    parsed = pandoc.to_json(["--from", READER], section.text, place=section.shown)
-    store.put("parse", digest, json.dumps(parsed).encode())
-    return parsed
 
 
 def _cites(doc: pandoc.Node) -> list[pandoc.Node]:

@@ -74,7 +74,7 @@ def waiting(soffice: str | None) -> Iterator[None]:
         yield
         return
     folder = Path(tempfile.mkdtemp(prefix="press-office-"))
-    if not _profile(soffice, folder / "profile")[1]:
+    if not _profile(soffice, folder / "profile"):
         shutil.rmtree(folder, ignore_errors=True)
         yield
         return
@@ -108,13 +108,13 @@ def to_pdfs(documents: list[bytes], soffice: str) -> list[bytes]:
             source.write_bytes(data)
         instance = _taken()
         if instance is not None:
-            profile, kept, reused = instance.folder / "profile", "", True
+            profile, kept = instance.folder / "profile", True
         else:
             profile = folder / "profile"
-            kept, reused = _profile(soffice, profile)
+            kept = _profile(soffice, profile)
         targets = _converted(soffice, profile, sources)
-        if not reused:
-            cache.active().put("office-profile", kept, _packed(profile))
+        if not kept:  # made by this run: kept for the next
+            cache.active().put("office-profile", _profile_name(soffice), _packed(profile))
         return [target.read_bytes() for target in targets]
 
 
@@ -182,14 +182,13 @@ def _ended(process: subprocess.Popen[bytes], patience: float) -> None:
             return
 
 
-def _profile(soffice: str, profile: Path) -> tuple[str, bool]:
-    """The kept profile unpacked to ``profile`` (the report's, else this machine's): its
-    name in the cache, and whether there was one."""
-    kept = _profile_name(soffice)
-    data = cache.active().get("office-profile", kept)
+def _profile(soffice: str, profile: Path) -> bool:
+    """The kept profile unpacked to ``profile`` (the report's, else this machine's); whether
+    there was one."""
+    data = cache.active().get("office-profile", _profile_name(soffice))
     if data is None and _template(soffice).is_file():
         data = _template(soffice).read_bytes()
-    return kept, _unpacked(data, profile)
+    return _unpacked(data, profile)
 
 
 def _profile_name(soffice: str) -> str:

@@ -35,11 +35,7 @@ def run(args: Sequence[str], stdin: str | bytes, *, place: str) -> bytes:
 
     ``place`` names what is being converted, for the error line if pandoc fails.
     """
-    data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
-    with turns.turn():
-        proc = subprocess.run(
-            [executable(), "--sandbox", *args], input=data, capture_output=True, check=False
-        )
+    proc = _ran(args, stdin)
     stderr = proc.stderr.decode("utf-8", "replace").strip()
     if proc.returncode != 0:
         message = stderr or f"exit {proc.returncode}"
@@ -49,6 +45,15 @@ def run(args: Sequence[str], stdin: str | bytes, *, place: str) -> bytes:
             warning(place, None, f"pandoc: {line.removeprefix('[WARNING] ')}", "pandoc.warning")
         )
     return proc.stdout
+
+
+def _ran(args: Sequence[str], stdin: str | bytes) -> subprocess.CompletedProcess[bytes]:
+    """pandoc run in its sandbox, taking its turn (:mod:`press.turns`), as it ended."""
+    data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+    with turns.turn():
+        return subprocess.run(
+            [executable(), "--sandbox", *args], input=data, capture_output=True, check=False
+        )
 
 
 def to_json(args: Sequence[str], stdin: str | bytes, *, place: str) -> Node:
@@ -64,10 +69,8 @@ def parse_apart(texts: Sequence[str], reader: str) -> list[str] | None:
     run per text, each paying pandoc's start (x50 distinct, 351 sections: the stage that
     reads and parses the report 2.9 -> 1.5 s). None if pandoc failed or warned: what it says
     would not tell which text it is about (parse each alone, then)."""
-    request = json.dumps({"reader": reader, "texts": list(texts)}).encode()
-    command = [executable(), "--sandbox", "--from", str(SECTIONS), "--to", "json"]
-    with turns.turn():
-        proc = subprocess.run(command, input=request, capture_output=True, check=False)
+    request = json.dumps({"reader": reader, "texts": list(texts)})
+    proc = _ran(["--from", str(SECTIONS), "--to", "json"], request)
     if proc.returncode != 0 or proc.stderr.strip():
         return None
     docs = [block["c"][1] for block in json.loads(proc.stdout)["blocks"]]

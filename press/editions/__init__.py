@@ -164,15 +164,8 @@ def write_all(
     def telling(index: int) -> Callable[[str], None] | None:
         return (lambda text: on_progress(index, text)) if on_progress else None
 
-    if (os.cpu_count() or 1) <= 1:
-        try:
-            for index, task in enumerate(tasks):
-                _telling = telling(index)
-                written(index, _write(*task))
-        finally:
-            _telling = None
-        return [(detail, seconds) for detail, _warnings, seconds in done.values()]
-    here = [i for i, (name, _job, _target) in enumerate(tasks) if EDITIONS[name].splits]
+    one_core = (os.cpu_count() or 1) <= 1  # then every writer here, one after the other
+    here = [i for i, (name, _job, _target) in enumerate(tasks) if EDITIONS[name].splits or one_core]
     away = [i for i in range(len(tasks)) if i not in here]
     runners: list[tuple[BaseProcess, Connection, list[int]]] = []
     listeners: list[threading.Thread] = []
