@@ -15,8 +15,9 @@ import pytest
 
 from press import editions, pandoc, turns
 from press.cli import main
-from press.editions import EDITIONS, parallel
+from press.editions import EDITIONS
 from press.resources import TOOL_ROOT
+from press.workers import parallel
 
 pytestmark = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: all in one process")
 

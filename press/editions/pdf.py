@@ -26,7 +26,7 @@ import lxml.html
 from press import cache, extract, pandoc, resources
 from press.config import PageSettings
 from press.design import file_url
-from press.editions import Job, parallel, pdfparts, tell
+from press.editions import Job, pdfparts
 from press.editions.pages import (
     Labels,
     as_json,
@@ -37,6 +37,7 @@ from press.editions.pages import (
     stylesheet,
 )
 from press.errors import BuildError, Problem, captured, warning
+from press.workers import parallel, tell
 
 if TYPE_CHECKING:
     import weasyprint
