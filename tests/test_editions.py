@@ -198,8 +198,41 @@ def test_a_long_document_converted_in_pieces_is_the_same_html() -> None:
     whole = as_json(job, ast["blocks"])  # type: ignore[arg-type]
     pieces = as_json(job, ast["blocks"], piece=500)  # type: ignore[arg-type]
     assert len(whole) == 1 and len(pieces) >= 6
-    assert all('"t": "Header", "c": [1,' in piece for piece in pieces[1:])  # cut at chapters
+    assert all('"t": "Header", "c": [1,' in piece.json for piece in pieces[1:])  # at chapters
     for shift in (0, 1):
         html = fragment(whole, place="test", shift=shift)
         assert fragment(pieces, place="test", shift=shift) == html
         assert html.count('class="footnote-ref"') == 37 and 'id="fn37"' in html
+
+
+def test_a_long_bibliography_converted_in_parts_is_the_same_html() -> None:
+    """The bibliography of a long report is one division (5 MB of JSON at x50): its entries
+    are converted in parts, put in its place; a division with notes in it is not divided."""
+    from types import SimpleNamespace
+
+    from press import pandoc
+    from press.editions.pages import as_json, fragment
+
+    entries = "".join(
+        f"::: {{#ref-{n} .csl-entry role=listitem}}\nAuthor {n}. *Title {n}*. "
+        f"<https://example.org/{n}>.\n:::\n\n"
+        for n in range(40)
+    )
+    source = (
+        "# Chapter\n\nText.[^1]\n\n[^1]: A note.\n\n# References\n\n"
+        f"::: {{#refs .references .csl-bib-body .hanging-indent role=list}}\n{entries}:::\n\n"
+        "::: aside\nA division with a note.[^2] And long enough to divide.\n:::\n\n"
+        "[^2]: Its note.\n"
+    )
+    ast = pandoc.to_json(["--from", "markdown"], source, place="test")
+    job = SimpleNamespace(document=SimpleNamespace(ast=ast))
+    whole = as_json(job, ast["blocks"])  # type: ignore[arg-type]
+    pieces = as_json(job, ast["blocks"], piece=60)  # type: ignore[arg-type]
+    parts = [piece for piece in pieces if piece.into]
+    assert len(whole) == 1 and len(parts) >= 10 and len({part.into for part in parts}) == 1
+    assert all("Its note" not in part.json for part in parts)
+    for shift in (0, 1):
+        html = fragment(whole, place="test", shift=shift)
+        assert fragment(pieces, place="test", shift=shift) == html
+        assert html.count('class="csl-entry"') == 40 and 'id="fn2"' in html
+        assert "press-part" not in html

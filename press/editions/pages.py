@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 
@@ -22,6 +22,8 @@ from press.sources import report_values
 TOC_DEPTH = 2
 PIECE = 2_000_000
 """Characters of JSON that pandoc converts to HTML in one run (:func:`as_json`)."""
+MARK = "press-part-{}-5f0c9a"
+"""The paragraph that stands for a long division's content until its parts are converted."""
 # The few words the page templates print, by language: (contents, page, of, skip link).
 LABELS = {
     "de": ("Inhalt", "Seite", "von", "Zum Inhalt springen"),
@@ -66,50 +68,98 @@ class TocEntry:
     text: str
 
 
-def as_json(job: Job, blocks: list[pandoc.Node], piece: int = PIECE) -> list[str]:
+class Piece(NamedTuple):
+    """A document for pandoc's HTML writer (JSON) and, for a part of a long division's
+    content, the mark of the paragraph its HTML replaces."""
+
+    json: str
+    into: str = ""
+
+
+def as_json(job: Job, blocks: list[pandoc.Node], piece: int = PIECE) -> list[Piece]:
     """The document with ``blocks`` for its body, as pandoc reads it, in pieces of about
-    ``piece`` characters, each but the first starting at a top-level heading.
+    ``piece`` characters, each but the first starting at a top-level heading; a division
+    longer than that with no heading or note in it (the bibliography of a long report: 5 MB
+    at x50) left with a mark for its content, which follows in parts of its own.
 
     Pandoc's memory grows with its input up to about 190 MiB at 2 MB of JSON (50 MiB at
-    50 KB), and to 280-440 MiB for the x50 report in one run; in pieces of 2 MB it stays at
-    190 MiB, whatever the length. Written apart from
-    :func:`fragment` so that the blocks, when made for the call, are freed before pandoc runs
-    (at x50 a copy of the document's blocks is 100 MiB).
+    50 KB), to 280-440 MiB for the x50 report in one run, and to 250 MiB for the x50
+    bibliography alone; in pieces of 2 MB it stays at 190 MiB, whatever the length. Written
+    apart from :func:`fragment` so that the blocks, when made for the call, are freed before
+    pandoc runs (at x50 a copy of the document's blocks is 100 MiB).
     """
     head, tail = json.dumps({**job.document.ast, "meta": {}, "blocks": "\0"}).split('"\\u0000"')
     pieces: list[list[str]] = [[]]
+    parts: list[Piece] = []
     size = 0
     for block in blocks:
         text = json.dumps(block)
         if size > piece and block["t"] == "Header" and block["c"][0] == 1:
             pieces.append([])
             size = 0
+        if len(text) > piece and _divisible(text):
+            mark = MARK.format(len(parts))
+            attributes, content = block["c"]
+            for texts in _filled([json.dumps(b) for b in content], piece):
+                parts.append(Piece(f"{head}[{','.join(texts)}]{tail}", mark))
+            text = json.dumps({"t": "Div", "c": [attributes, [_paragraph(mark)]]})
         pieces[-1].append(text)
         size += len(text)
-    return [f"{head}[{','.join(texts)}]{tail}" for texts in pieces]
+    return [Piece(f"{head}[{','.join(texts)}]{tail}") for texts in pieces] + parts
 
 
-def fragment(documents: list[str], *, place: str, shift: int = 0) -> str:
+def _divisible(text: str) -> bool:
+    """Whether a block (its JSON) is a division whose content pandoc may convert in parts:
+    with no heading (sections) and no note (numbered across the document) in it."""
+    inside = ('"t": "Header"', '"t": "Note"')
+    return text.startswith('{"t": "Div"') and not any(node in text for node in inside)
+
+
+def _filled(texts: list[str], size: int) -> list[list[str]]:
+    """``texts`` in runs of about ``size`` characters."""
+    runs: list[list[str]] = [[]]
+    filled = 0
+    for text in texts:
+        if filled > size:
+            runs.append([])
+            filled = 0
+        runs[-1].append(text)
+        filled += len(text)
+    return runs
+
+
+def _paragraph(text: str) -> pandoc.Node:
+    return {"t": "Para", "c": [{"t": "Str", "c": text}]}
+
+
+def fragment(pieces: list[Piece], *, place: str, shift: int = 0) -> str:
     """HTML for a document in pieces (:func:`as_json`) from pandoc's HTML writer (no
     citeproc: the citations are resolved already), the pieces' footnotes numbered on and
-    gathered at the end as in one piece.
+    gathered at the end as in one piece, a long division's parts put in its place.
 
     ``shift`` moves every heading down (the web page's title is its one ``h1``).
     """
     args = ["--from", "json", "--to", "html5", "--wrap", "none", "--section-divs"]
     args += [f"--shift-heading-level-by={shift}"] if shift else []
-    if len(documents) == 1:
-        return pandoc.run(args, documents[0], place=place).decode("utf-8")
+    if len(pieces) == 1:
+        return pandoc.run(args, pieces[0].json, place=place).decode("utf-8")
     bodies, notes, before = [], [], 0
-    for document in documents:
-        html = pandoc.run(args, document, place=place).decode("utf-8")
+    parts: dict[str, list[str]] = {}
+    for piece in pieces:
+        html = pandoc.run(args, piece.json, place=place).decode("utf-8")
+        if piece.into:  # blocks as in a division's content: one to a line
+            parts.setdefault(piece.into, []).append(html.removesuffix("\n"))
+            continue
         body, found = _notes_apart(html)
         bodies.append(_numbered_on(body, before))
         notes.append(_numbered_on(found, before))
         before += found.count('<li id="fn')
     if before:
         bodies.append(f"{NOTES_OPEN}{''.join(notes)}{NOTES_CLOSE}")
-    return "".join(bodies)
+    html = "".join(bodies)
+    for mark, htmls in parts.items():
+        html = html.replace(f"<p>{mark}</p>", "\n".join(htmls), 1)
+    return html
 
 
 NOTES_OPEN = (
