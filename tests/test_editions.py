@@ -205,6 +205,39 @@ def test_a_long_document_converted_in_pieces_is_the_same_html() -> None:
         assert html.count('class="footnote-ref"') == 37 and 'id="fn37"' in html
 
 
+def test_after_an_edit_only_the_edited_piece_is_converted_again(monkeypatch, tmp_path) -> None:
+    """Pandoc's HTML for each piece is kept in the cache: a long report's edit converts its
+    chapter's piece alone, and the HTML is the same as converted whole."""
+    from types import SimpleNamespace
+
+    from press import cache, pandoc
+    from press.editions import pages
+
+    chapters = [f"# Chapter {n}\n\nText {n}.[^{n}]\n\n[^{n}]: Note {n}.\n\n" for n in range(6)]
+    converted: list[str] = []
+    run = pandoc.run
+
+    def counted(args: list[str], document: str, *, place: str) -> bytes:
+        if "html5" in args:
+            converted.append(document)
+        return run(args, document, place=place)
+
+    def html(source: str, piece: int) -> str:
+        ast = pandoc.to_json(["--from", "markdown"], source, place="test")
+        job = SimpleNamespace(document=SimpleNamespace(ast=ast))
+        return pages.fragment(pages.as_json(job, ast["blocks"], piece), place="test")  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pages.pandoc, "run", counted)
+    with cache.using(cache.Cache(tmp_path)):
+        html("".join(chapters), 10)
+        assert len(converted) == 6
+        converted.clear()
+        chapters[3] = chapters[3].replace("Text 3.", "Text 3, edited.")
+        edited = html("".join(chapters), 10)
+        assert len(converted) == 1 and "edited" in converted[0]
+    assert edited == html("".join(chapters), 10**9)
+
+
 def test_a_long_bibliography_converted_in_parts_is_the_same_html() -> None:
     """The bibliography of a long report is one division (5 MB of JSON at x50): its entries
     are converted in parts, put in its place; a division with notes in it is not divided."""

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import jinja2
 
-from press import pandoc, resources, templating
+from press import cache, pandoc, resources, templating
 from press.assets import logo_url
 from press.citations import Document
 from press.config import Config, source_date_epoch
@@ -142,11 +142,11 @@ def fragment(pieces: list[Piece], *, place: str, shift: int = 0) -> str:
     args = ["--from", "json", "--to", "html5", "--wrap", "none", "--section-divs"]
     args += [f"--shift-heading-level-by={shift}"] if shift else []
     if len(pieces) == 1:
-        return pandoc.run(args, pieces[0].json, place=place).decode("utf-8")
+        return _html(args, pieces[0].json, place)
     bodies, notes, before = [], [], 0
     parts: dict[str, list[str]] = {}
     for piece in pieces:
-        html = pandoc.run(args, piece.json, place=place).decode("utf-8")
+        html = _html(args, piece.json, place)
         if piece.into:  # blocks as in a division's content: one to a line
             parts.setdefault(piece.into, []).append(html.removesuffix("\n"))
             continue
@@ -160,6 +160,20 @@ def fragment(pieces: list[Piece], *, place: str, shift: int = 0) -> str:
     for mark, htmls in parts.items():
         html = html.replace(f"<p>{mark}</p>", "\n".join(htmls), 1)
     return html
+
+
+def _html(args: list[str], document: str, place: str) -> str:
+    """Pandoc's HTML for a piece, from the cache if it converted the same before: after an
+    edit only the edited chapter's piece is new (at x50, one of 4 for the PDF and 6 for the
+    HTML edition: 0.3 s of pandoc for each instead of 1.3 and 1.6)."""
+    store = cache.active()
+    digest = cache.key("fragment", args, document.encode("utf-8"))
+    hit = store.get("fragments", digest)
+    if hit is not None:
+        return hit.decode("utf-8")
+    html = pandoc.run(args, document, place=place)
+    store.put("fragments", digest, html)
+    return html.decode("utf-8")
 
 
 NOTES_OPEN = (
