@@ -75,7 +75,7 @@ class PdfEdition:
 def print_page(job: Job) -> str:
     """The whole report as one HTML page for print: cover, contents, chapters, print CSS."""
     config = job.config
-    blocks = as_json(job, breakable_urls(footnotes_in_place(job.document.blocks)))
+    blocks = as_json(job, pandoc.transform(job.document.blocks, _for_print))
     body = fragment(blocks, place="pdf edition")
     css = job.design.font_faces(file_url) + stylesheet(job, "base.css", "print.css")
     css += page_css(config.page, labels(config.language))
@@ -319,20 +319,21 @@ def page_css(settings: PageSettings, words: Labels) -> str:
     return "\n" + "\n".join(rules) + "\n"
 
 
-def breakable_urls(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
-    """URLs shown as link text may break after ``/`` and before ``?&=#``, not mid-word."""
+def _for_print(node: pandoc.Node) -> pandoc.Node:
+    """An element as the print page wants it (:func:`_breakable_url`, :func:`_note_in_place`),
+    both in one walk of the document (at x50 each walk is 0.4 s)."""
+    return _breakable_url(_note_in_place(node))
 
-    def soften(node: pandoc.Node) -> pandoc.Node:
-        if node["t"] != "Link":
-            return node
-        shown = pandoc.stringify(node["c"][1])
-        if shown != node["c"][2][0] or len(shown) < 30:
-            return node
-        text = re.sub(r"(?<=[/])(?=[^/])|(?=[?&=#])", "\u200b", shown)
-        return {"t": "Link", "c": [node["c"][0], [{"t": "Str", "c": text}], node["c"][2]]}
 
-    result: list[pandoc.Node] = pandoc.transform(blocks, soften)
-    return result
+def _breakable_url(node: pandoc.Node) -> pandoc.Node:
+    """A URL shown as link text may break after ``/`` and before ``?&=#``, not mid-word."""
+    if node["t"] != "Link":
+        return node
+    shown = pandoc.stringify(node["c"][1])
+    if shown != node["c"][2][0] or len(shown) < 30:
+        return node
+    text = re.sub(r"(?<=[/])(?=[^/])|(?=[?&=#])", "\u200b", shown)
+    return {"t": "Link", "c": [node["c"][0], [{"t": "Str", "c": text}], node["c"][2]]}
 
 
 def _text_of(page: str) -> str:
@@ -343,24 +344,19 @@ def _text_of(page: str) -> str:
     return root.text_content()
 
 
-def footnotes_in_place(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
-    """Notes as ``<span class="footnote">`` where they are called, for CSS ``float: footnote``."""
-
-    def inline_note(node: pandoc.Node) -> pandoc.Node:
-        if node["t"] != "Note":
-            return node
-        inlines: list[pandoc.Node] = []
-        for block in node["c"]:
-            if inlines:
-                inlines.append({"t": "LineBreak"})
-            if block["t"] in ("Para", "Plain"):
-                inlines.extend(block["c"])
-            else:
-                inlines.append({"t": "Str", "c": pandoc.stringify(block)})
-        return {"t": "Span", "c": [["", ["footnote"], []], inlines]}
-
-    result: list[pandoc.Node] = pandoc.transform(blocks, inline_note)
-    return result
+def _note_in_place(node: pandoc.Node) -> pandoc.Node:
+    """A note as ``<span class="footnote">`` where it is called, for CSS ``float: footnote``."""
+    if node["t"] != "Note":
+        return node
+    inlines: list[pandoc.Node] = []
+    for block in node["c"]:
+        if inlines:
+            inlines.append({"t": "LineBreak"})
+        if block["t"] in ("Para", "Plain"):
+            inlines.extend(block["c"])
+        else:
+            inlines.append({"t": "Str", "c": pandoc.stringify(block)})
+    return {"t": "Span", "c": [["", ["footnote"], []], inlines]}
 
 
 def local_fetcher(roots: tuple[Path, ...]) -> Any:
