@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
 from pypdf import PdfReader
 
+from press import pandoc
+from press.editions.pages import PIECE, Piece, as_json, fragment
 from press.extract import missing_in_order
 from press.resources import TOOL_ROOT
 from tests.conftest import Built
@@ -168,7 +171,6 @@ def test_figure_embedded_in_every_edition(minimal: Built) -> None:
 
 @pytest.mark.parametrize("refs_first", [False, True])
 def test_entries_link_back_wherever_the_bibliography_stands(refs_first: bool) -> None:
-    from press import pandoc
     from press.editions.html import with_backlinks
 
     citation = {"t": "Cite", "c": [[{"citationId": "a"}], [{"t": "Str", "c": "A"}]]}
@@ -180,12 +182,15 @@ def test_entries_link_back_wherever_the_bibliography_stands(refs_first: bool) ->
     assert links == ["#cite-1"]
 
 
+def _in_pieces(source: str, piece: int) -> list[Piece]:
+    """Markdown ``source`` as the editions hand it to pandoc's HTML writer, in pieces of
+    about ``piece`` characters."""
+    ast = pandoc.to_json(["--from", "markdown"], source, place="test")
+    job = SimpleNamespace(document=SimpleNamespace(ast=ast))
+    return as_json(job, ast["blocks"], piece)  # type: ignore[arg-type]
+
+
 def test_a_long_document_converted_in_pieces_is_the_same_html() -> None:
-    from types import SimpleNamespace
-
-    from press import pandoc
-    from press.editions.pages import as_json, fragment
-
     chapter = (
         "# Chapter {n}\n\nText[^a{n}] and more.[^b{n}]\n\n## Part {n}\n\nMore text.[^c{n}]\n\n"
         "[^a{n}]: A note with a list:\n\n    - one\n    - two\n\n"
@@ -193,10 +198,7 @@ def test_a_long_document_converted_in_pieces_is_the_same_html() -> None:
     )
     source = "Before any heading.[^0]\n\n[^0]: The first note.\n\n"
     source += "".join(chapter.format(n=n) for n in range(1, 13))
-    ast = pandoc.to_json(["--from", "markdown"], source, place="test")
-    job = SimpleNamespace(document=SimpleNamespace(ast=ast))
-    whole = as_json(job, ast["blocks"])  # type: ignore[arg-type]
-    pieces = as_json(job, ast["blocks"], piece=500)  # type: ignore[arg-type]
+    whole, pieces = _in_pieces(source, PIECE), _in_pieces(source, 500)
     assert len(whole) == 1 and len(pieces) >= 6
     assert all('"t": "Header", "c": [1,' in piece.json for piece in pieces[1:])  # at chapters
     for shift in (0, 1):
@@ -208,10 +210,7 @@ def test_a_long_document_converted_in_pieces_is_the_same_html() -> None:
 def test_after_an_edit_only_the_edited_piece_is_converted_again(monkeypatch, tmp_path) -> None:
     """Pandoc's HTML for each piece is kept in the cache: a long report's edit converts its
     chapter's piece alone, and the HTML is the same as converted whole."""
-    from types import SimpleNamespace
-
-    from press import cache, pandoc
-    from press.editions import pages
+    from press import cache
 
     chapters = [f"# Chapter {n}\n\nText {n}.[^{n}]\n\n[^{n}]: Note {n}.\n\n" for n in range(6)]
     converted: list[str] = []
@@ -223,11 +222,9 @@ def test_after_an_edit_only_the_edited_piece_is_converted_again(monkeypatch, tmp
         return run(args, document, place=place)
 
     def html(source: str, piece: int) -> str:
-        ast = pandoc.to_json(["--from", "markdown"], source, place="test")
-        job = SimpleNamespace(document=SimpleNamespace(ast=ast))
-        return pages.fragment(pages.as_json(job, ast["blocks"], piece), place="test")  # type: ignore[arg-type]
+        return fragment(_in_pieces(source, piece), place="test")
 
-    monkeypatch.setattr(pages.pandoc, "run", counted)
+    monkeypatch.setattr(pandoc, "run", counted)
     with cache.using(cache.Cache(tmp_path)):
         html("".join(chapters), 10)
         assert len(converted) == 6
@@ -241,11 +238,6 @@ def test_after_an_edit_only_the_edited_piece_is_converted_again(monkeypatch, tmp
 def test_a_long_bibliography_converted_in_parts_is_the_same_html() -> None:
     """The bibliography of a long report is one division (5 MB of JSON at x50): its entries
     are converted in parts, put in its place; a division with notes in it is not divided."""
-    from types import SimpleNamespace
-
-    from press import pandoc
-    from press.editions.pages import as_json, fragment
-
     entries = "".join(
         f"::: {{#ref-{n} .csl-entry role=listitem}}\nAuthor {n}. *Title {n}*. "
         f"<https://example.org/{n}>.\n:::\n\n"
@@ -257,10 +249,7 @@ def test_a_long_bibliography_converted_in_parts_is_the_same_html() -> None:
         "::: aside\nA division with a note.[^2] And long enough to divide.\n:::\n\n"
         "[^2]: Its note.\n"
     )
-    ast = pandoc.to_json(["--from", "markdown"], source, place="test")
-    job = SimpleNamespace(document=SimpleNamespace(ast=ast))
-    whole = as_json(job, ast["blocks"])  # type: ignore[arg-type]
-    pieces = as_json(job, ast["blocks"], piece=60)  # type: ignore[arg-type]
+    whole, pieces = _in_pieces(source, PIECE), _in_pieces(source, 60)
     parts = [piece for piece in pieces if piece.into]
     assert len(whole) == 1 and len(parts) >= 10 and len({part.into for part in parts}) == 1
     assert all("Its note" not in part.json for part in parts)

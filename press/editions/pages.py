@@ -89,23 +89,22 @@ def as_json(job: Job, blocks: list[pandoc.Node], piece: int = PIECE) -> list[Pie
     pandoc runs (at x50 a copy of the document's blocks is 100 MiB).
     """
     head, tail = json.dumps({**job.document.ast, "meta": {}, "blocks": "\0"}).split('"\\u0000"')
-    pieces: list[list[str]] = [[]]
+
+    def document(texts: list[str], into: str = "") -> Piece:
+        return Piece(f"{head}[{','.join(texts)}]{tail}", into)
+
+    texts: list[tuple[str, bool]] = []  # each block's JSON, and whether a piece may start there
     parts: list[Piece] = []
-    size = 0
     for block in blocks:
         text = json.dumps(block)
-        if size > piece and block["t"] == "Header" and block["c"][0] == 1:
-            pieces.append([])
-            size = 0
         if len(text) > piece and _divisible(text):
             mark = MARK.format(len(parts))
             attributes, content = block["c"]
-            for texts in _filled([json.dumps(b) for b in content], piece):
-                parts.append(Piece(f"{head}[{','.join(texts)}]{tail}", mark))
+            runs = _filled([(json.dumps(b), True) for b in content], piece)
+            parts += [document(run, mark) for run in runs]
             text = json.dumps({"t": "Div", "c": [attributes, [_paragraph(mark)]]})
-        pieces[-1].append(text)
-        size += len(text)
-    return [Piece(f"{head}[{','.join(texts)}]{tail}") for texts in pieces] + parts
+        texts.append((text, block["t"] == "Header" and block["c"][0] == 1))
+    return [document(run) for run in _filled(texts, piece)] + parts
 
 
 def _divisible(text: str) -> bool:
@@ -115,12 +114,13 @@ def _divisible(text: str) -> bool:
     return text.startswith('{"t": "Div"') and not any(node in text for node in inside)
 
 
-def _filled(texts: list[str], size: int) -> list[list[str]]:
-    """``texts`` in runs of about ``size`` characters."""
+def _filled(texts: list[tuple[str, bool]], size: int) -> list[list[str]]:
+    """``texts`` in runs of about ``size`` characters, a run ending only before a text that
+    may start one."""
     runs: list[list[str]] = [[]]
     filled = 0
-    for text in texts:
-        if filled > size:
+    for text, starts in texts:
+        if filled > size and starts:
             runs.append([])
             filled = 0
         runs[-1].append(text)
@@ -141,8 +141,6 @@ def fragment(pieces: list[Piece], *, place: str, shift: int = 0) -> str:
     """
     args = ["--from", "json", "--to", "html5", "--wrap", "none", "--section-divs"]
     args += [f"--shift-heading-level-by={shift}"] if shift else []
-    if len(pieces) == 1:
-        return _html(args, pieces[0].json, place)
     bodies, notes, before = [], [], 0
     parts: dict[str, list[str]] = {}
     for piece in pieces:
