@@ -29,6 +29,7 @@ CACHE_DIR = ".cache"
 LIMIT = 256 * 2**20
 """The cache is kept under this size, the least recently used results deleted first."""
 SKIPPED = {CACHE_DIR, "output", ".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
+"""Folders that are not the report's input: neither hashed for the no-op check nor watched."""
 TOOL_ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -20,11 +20,10 @@ from pathlib import Path
 import watchfiles
 
 from press.build import Options, build
-from press.cache import CACHE_DIR
+from press.cache import SKIPPED
 from press.errors import BuildError, Problem
 from press.resources import TOOL_ROOT
 
-IGNORED = {CACHE_DIR, "output", ".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
 RELOAD = """<script>
 /* press watch mode: reload when a new build is ready. */
 (function () {
@@ -123,7 +122,7 @@ class Watcher:
     def _watch(self) -> None:
         def wanted(_change: watchfiles.Change, path: str) -> bool:
             parts = Path(path).relative_to(self.folder).parts
-            return not any(p in IGNORED or p.startswith(".") for p in parts)
+            return not any(p in SKIPPED or p.startswith(".") for p in parts)
 
         for _changes in watchfiles.watch(
             self.folder, watch_filter=wanted, stop_event=self.stop_event, debounce=200,
