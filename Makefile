@@ -43,7 +43,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 
 # $(call apt_install,WHAT,PACKAGES,TEST): when TEST fails, install PACKAGES as root, or say how.
 define apt_install
-	@if ! $(3); then \
+	@if ! { $(3); }; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing $(1): $(2)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2); \
