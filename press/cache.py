@@ -49,6 +49,10 @@ class Cache:
         except OSError:
             return None
 
+    def has(self, kind: str, key: str) -> bool:
+        """Whether :meth:`get` would find it (without reading it)."""
+        return self.enabled and (self.root / kind / key).is_file()
+
     def put(self, kind: str, key: str, data: bytes) -> None:
         if not self.enabled:
             return

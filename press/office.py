@@ -1,12 +1,13 @@
 """LibreOffice, where this machine has it: found, started early, converting Word packages to
 PDF (the Word edition's check, and the layout its contents' page numbers come from).
 
-LibreOffice takes about a second to start, most of it the system loading its libraries. The
-Word edition starts it while python-docx finishes the package (:func:`waiting`), and the
-conversion is handed to that instance by LibreOffice's own single-instance pipe: a
-second ``soffice`` with the same profile passes its command line to the first, which
-converts and then, headless with nothing left open, exits. 0.2 s instead of 1.0 s for the
-embedded report. Should the instance be gone, the second ``soffice`` starts one itself.
+LibreOffice takes about a second to start, most of it the system loading its libraries. For
+a report that is not long the build starts it before the writers (:func:`waiting`, from
+:meth:`~press.editions.docx.DocxEdition.ahead`), and the Word edition's conversion is handed
+to that instance by LibreOffice's own single-instance pipe: a second ``soffice`` with the
+same profile passes its command line to the first, which converts and then, headless with
+nothing left open, exits. 0.2 s instead of 1.0 s for the embedded report. Should the
+instance be gone, the second ``soffice`` starts one itself.
 """
 
 from __future__ import annotations
@@ -78,22 +79,21 @@ def waiting(soffice: str | None) -> Iterator[None]:
         shutil.rmtree(folder, ignore_errors=True)
         yield
         return
-    with turns.turn():  # its memory from its start (200 MiB), not only while it converts
-        process = subprocess.Popen(
-            _command(soffice, folder / "profile"),
-            env=_environment(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # in this process's group: a build stopped stops it too
-        _instance = _Instance(process, folder)
-        try:
-            yield
-        finally:
-            _instance = None
-            taken = (folder / "taken").exists()
-            _ended(process, patience=5 if taken else 0)  # one that converted is on its way out
-            shutil.rmtree(folder, ignore_errors=True)
+    process = subprocess.Popen(
+        _command(soffice, folder / "profile"),
+        env=_environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # in this process's group: a build stopped stops it too
+    _instance = _Instance(process, folder)
+    try:
+        yield
+    finally:
+        _instance = None
+        taken = (folder / "taken").exists()
+        _ended(process, patience=5 if taken else 0)  # one that converted is on its way out
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def to_pdfs(documents: list[bytes], soffice: str) -> list[bytes]:

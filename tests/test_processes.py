@@ -3,6 +3,7 @@ chapters in workers and in the main process, pandoc and LibreOffice one at a tim
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import subprocess
@@ -98,6 +99,7 @@ def test_beside_the_pdf_of_a_long_report_the_other_writers_take_turns(
         return name
 
     monkeypatch.setattr(editions, "_write_or_reuse", write)
+    monkeypatch.setattr(editions, "_ahead", lambda name, job: contextlib.nullcontext())
     for blocks, side_by_side in ((50, True), (editions.LONG_REPORT + 1, False)):
         spans.unlink(missing_ok=True)
         document = SimpleNamespace(blocks=[{}] * blocks, digest="", headings=())
@@ -141,6 +143,7 @@ def test_after_brief_work_on_a_long_pdf_the_other_writers_wait_for_it(
         return name
 
     monkeypatch.setattr(editions, "_write_or_reuse", write)
+    monkeypatch.setattr(editions, "_ahead", lambda name, job: contextlib.nullcontext())
     for blocks, brief, waited in (
         (editions.LONG_REPORT + 1, True, True),
         (editions.LONG_REPORT + 1, False, False),

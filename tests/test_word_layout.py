@@ -3,11 +3,13 @@ edit only its chapter is laid out, and the numbers are those of a whole layout."
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import re
 import shutil
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -137,6 +139,39 @@ def test_libreoffice_started_early_converts_once_and_is_gone_after(
     assert office._instance is None
     pages = [len(pdfium.PdfDocument(pdf)) for pdf in (first, second, third)]
     assert pages[0] == pages[1] == pages[2] > 10
+
+
+@needs_office
+def test_the_build_starts_libreoffice_before_the_writers_for_the_word_edition(
+    copy_root, tmp_path, monkeypatch
+) -> None:
+    """It takes a second to start: started before the writers, it is ready when the Word
+    edition's conversion is handed to it. Not started when the Word edition is cached."""
+    monkeypatch.setattr(office, "TEMPLATES", tmp_path / "share")
+    office.make_template(command() or "")
+    folder, said, main_process = copy_root("embedded"), tmp_path / "said", os.getpid()
+    taken, waiting = office._taken, office.waiting
+
+    def spied_taken() -> object:
+        instance = taken()
+        with said.open("a") as out:  # from the Word edition's process
+            out.write(f"handed over: {instance is not None}\n")
+        return instance
+
+    @contextlib.contextmanager
+    def spied_waiting(soffice: str | None) -> Iterator[None]:
+        with said.open("a") as out:
+            out.write(f"started: {soffice is not None}, here: {os.getpid() == main_process}\n")
+        with waiting(soffice):
+            yield
+
+    monkeypatch.setattr(office, "_taken", spied_taken)
+    monkeypatch.setattr(office, "waiting", spied_waiting)
+    assert main([str(folder), "--format", "docx,html", "--no-check", "-q"]) == 0
+    assert said.read_text().splitlines() == ["started: True, here: True", "handed over: True"]
+    said.unlink()
+    assert main([str(folder), "--format", "docx,html", "-q"]) == 0  # the check: a new build
+    assert not said.exists()
 
 
 @needs_office

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -60,6 +60,12 @@ class Edition(Protocol):
 
         Returns a few words on what was written, such as ``24 pages``.
         """
+        ...
+
+    def ahead(self, job: Job) -> AbstractContextManager[None]:
+        """Entered in the main process before the writers start, for an edition that is not
+        in the cache, and left when they are done: a helper program the writer will need,
+        started early so that it is ready when asked (the writers' processes share it)."""
         ...
 
 
@@ -123,8 +129,9 @@ def write_all(
     chapter) runs in the main process and hands its pieces to workers; the others each in a
     process of its own, one per core, or for a long report one after another; none walks
     the shared document (its JSON, digest and headings are made here, once, before they
-    fork: see :attr:`Document.json`). Warnings logged in a process are logged again here; a
-    problem in any writer fails the build.
+    fork: see :attr:`Document.json`). What a writer starts ahead (:meth:`Edition.ahead`)
+    starts here first. Warnings logged in a process are logged again here; a problem in any
+    writer fails the build.
     """
     while _loading:
         _loading.pop().join()
@@ -136,18 +143,28 @@ def write_all(
         if on_written:
             on_written(index, result[2])
 
-    results = workers.run_all(
-        [functools.partial(_write, *task) for task in tasks],
-        here=[i for i, (name, _j, _t) in enumerate(tasks) if EDITIONS[name].splits or one_core],
-        places=[f"{name} edition" for name, _job, _target in tasks],
-        one_by_one=any(len(job.document.blocks) > LONG_REPORT for _n, job, _t in tasks),
-        on_done=done,
-        on_progress=on_progress,
-    )
+    with ExitStack() as helpers:
+        for name, job, _target in tasks:
+            helpers.enter_context(_ahead(name, job))
+        results = workers.run_all(
+            [functools.partial(_write, *task) for task in tasks],
+            here=[i for i, (name, _j, _t) in enumerate(tasks) if EDITIONS[name].splits or one_core],
+            places=[f"{name} edition" for name, _job, _target in tasks],
+            one_by_one=any(len(job.document.blocks) > LONG_REPORT for _n, job, _t in tasks),
+            on_done=done,
+            on_progress=on_progress,
+        )
     for _detail, warnings, _seconds in results:
         for problem in warnings:
             log.warning(problem)
     return [(detail, seconds) for detail, _warnings, seconds in results]
+
+
+def _ahead(name: str, job: Job) -> AbstractContextManager[None]:
+    """What the writer starts ahead (:meth:`Edition.ahead`), unless its edition is cached."""
+    if cache.active().has("editions", _edition_key(name, job)):
+        return nullcontext()
+    return EDITIONS[name].ahead(job)
 
 
 def _write(name: str, job: Job, target: Path) -> tuple[str, list[Problem], float]:
@@ -159,11 +176,16 @@ def _write(name: str, job: Job, target: Path) -> tuple[str, list[Problem], float
     return detail, problems_in(records), time.perf_counter() - started
 
 
+def _edition_key(name: str, job: Job) -> str:
+    """What an edition is kept under in the cache: everything its writer reads."""
+    return cache.key("edition", name, job.document.digest, _settings_for(name, job.config),
+                     repr(job.design), _report_resources(job.config),
+                     bool(office.command()))  # fmt: skip
+
+
 def _write_or_reuse(name: str, job: Job, target: Path) -> str:
     store = cache.active()
-    digest = cache.key("edition", name, job.document.digest, _settings_for(name, job.config),
-                       repr(job.design), _report_resources(job.config),
-                       bool(office.command()))  # fmt: skip
+    digest = _edition_key(name, job)
     hit = store.get("editions", digest)
     if hit is not None:
         detail, _, data = hit.partition(b"\n")

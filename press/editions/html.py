@@ -6,6 +6,7 @@ subset to the characters the report uses and embedded as WOFF2 data.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ class HtmlEdition:
     splits = False
     suffix = ".html"
     libraries = ()
+
+    def ahead(self, job: Job) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     def write(self, job: Job, target: Path) -> str:
         # A copy of its own, freed before pandoc runs: a walk over the shared document would

@@ -8,6 +8,7 @@ Its layout warnings are passed on to the user, not dropped.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -52,6 +53,9 @@ class PdfEdition:
     splits = True
     suffix = ".pdf"
     libraries = ("weasyprint",)
+
+    def ahead(self, job: Job) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     def write(self, job: Job, target: Path) -> str:
         config = job.config
