@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,8 +145,8 @@ def naive(report: Path, out: Path) -> list[str]:
         f"import subprocess, weasyprint; "
         f"subprocess.run({[*common, '-s', '-o', str(out / 'naive.html')]!r}, check=True); "
         f"subprocess.run({[*common, '-o', str(out / 'naive.docx')]!r}, check=True); "
-        f"subprocess.run({[*common, '-s', '-o', str(out / 'print.html')]!r}, check=True); "
-        f"weasyprint.HTML({str(out / 'print.html')!r}).write_pdf({str(out / 'naive.pdf')!r})"
+        f"subprocess.run({[*common, '-s', '-o', str(out / 'naive-print.html')]!r}, check=True); "
+        f"weasyprint.HTML({str(out / 'naive-print.html')!r}).write_pdf({str(out / 'naive.pdf')!r})"
     )
     return [PYTHON, "-c", script]
 
@@ -154,22 +155,32 @@ def scenario(report: Path, runs: int) -> dict[str, dict[str, object]]:
     build = [PYTHON, str(ROOT / "build.py"), str(report), "-v"]
     results: dict[str, dict[str, object]] = {}
 
-    def measure(name: str, prepare=None, command=None) -> None:  # type: ignore[no-untyped-def]
-        walls, peaks, per_stage = [], [], []
+    def measure(*cases: tuple[str, Callable[[], None] | None, list[str]]) -> None:
+        """Each case run ``runs`` times, the cases taking turns: this machine's speed drifts
+        within minutes (the same WeasyPrint run 1.9 s, then 2.8), so a ratio of two cases
+        measured one after the other was off by as much; taking turns, each round's ratio
+        compares runs made at the same speed."""
+        walls: dict[str, list[float]] = {name: [] for name, _p, _c in cases}
+        peaks: dict[str, list[float]] = {name: [] for name, _p, _c in cases}
+        per_stage: dict[str, list[dict[str, float]]] = {name: [] for name, _p, _c in cases}
         for _ in range(runs):
-            if prepare:
-                prepare()
-            wall, peak, printed = timed(command or build, ROOT)
-            walls.append(wall)
-            peaks.append(peak)
-            per_stage.append(stages(printed))
-        results[name] = {
-            "wall": statistics.median(walls),
-            "peak_mib": max(peaks),
-            "stages": {
-                k: statistics.median(s.get(k, 0.0) for s in per_stage) for k in per_stage[0]
-            },
-        }
+            for name, prepare, command in cases:
+                if prepare:
+                    prepare()
+                wall, peak, printed = timed(command, ROOT)
+                walls[name].append(wall)
+                peaks[name].append(peak)
+                per_stage[name].append(stages(printed))
+        for name, _p, _c in cases:
+            results[name] = {
+                "wall": statistics.median(walls[name]),
+                "walls": walls[name],
+                "peak_mib": max(peaks[name]),
+                "stages": {
+                    k: statistics.median(s.get(k, 0.0) for s in per_stage[name])
+                    for k in per_stage[name][0]
+                },
+            }
 
     first = sorted((report / "content").glob("*.md"))[1]
     original = first.read_text(encoding="utf-8")
@@ -184,16 +195,24 @@ def scenario(report: Path, runs: int) -> dict[str, dict[str, object]]:
     def edit_citation() -> None:
         first.write_text(original.replace("[@bbc]", f"[@bbc, p. {next(counter) + 1}]", 1))
 
-    measure("cold build", cold)
-    measure("no-op rebuild")
-    measure("one-paragraph edit", edit_paragraph)
-    measure("one-citation edit", edit_citation)
-    first.write_text(original, encoding="utf-8")
-    measure("style switch", cold, [*build, "--style", "ieee", "--output", str(report / "ieee")])
     with tempfile.TemporaryDirectory() as out:
-        measure("naive pipeline", None, naive(report, Path(out)))
-        measure("weasyprint alone", None, weasyprint_alone(report, Path(out)))
+        measure(
+            ("cold build", cold, build),
+            ("naive pipeline", None, naive(report, Path(out))),
+            ("weasyprint alone", None, weasyprint_alone(report, Path(out))),
+        )
+    measure(("no-op rebuild", None, build))
+    measure(("one-paragraph edit", edit_paragraph, build))
+    measure(("one-citation edit", edit_citation, build))
+    first.write_text(original, encoding="utf-8")
+    measure(("style switch", cold, [*build, "--style", "ieee", "--output", str(report / "ieee")]))
     return results
+
+
+def ratio(results: dict[str, dict[str, object]], name: str, yardstick: str) -> float:
+    """The median of the rounds' ratios of ``name`` to ``yardstick`` (measured in turns)."""
+    pairs = zip(results[name]["walls"], results[yardstick]["walls"], strict=True)  # type: ignore[call-overload]
+    return statistics.median(a / b for a, b in pairs)
 
 
 def main() -> None:
@@ -212,14 +231,21 @@ def main() -> None:
                 results = scenario(report, args.runs)
             print(f"\nx{scale} ({kind})")
             naive_wall = float(results["naive pipeline"]["wall"])  # type: ignore[arg-type]
-            alone = float(results["weasyprint alone"]["wall"])  # type: ignore[arg-type]
-            cold = float(results["cold build"]["wall"])  # type: ignore[arg-type]
-            print(f"  cold build / WeasyPrint alone on the print HTML: {cold / alone:.2f}")
+            for yardstick in ("weasyprint alone", "naive pipeline"):
+                rounds = ratio(results, "cold build", yardstick)
+                print(f"  cold build / {yardstick}: {rounds:.2f} (the median of each round's)")
+            for name in ("cold build", "weasyprint alone", "naive pipeline"):
+                walls = " ".join(f"{w:.2f}" for w in results[name]["walls"])  # type: ignore[attr-defined]
+                print(f"  rounds of the {name}: {walls} s")
             for name, row in results.items():
                 wall = float(row["wall"])  # type: ignore[arg-type]
                 detail = "  ".join(f"{k} {v:.2f}" for k, v in row["stages"].items())  # type: ignore[union-attr]
-                ratio = f"{wall / naive_wall:5.2f}x naive" if name != "naive pipeline" else " " * 11
-                print(f"  {name:20} {wall:7.2f} s  {ratio}  {row['peak_mib']:6.0f} MiB  {detail}")
+                to_naive = (
+                    f"{wall / naive_wall:5.2f}x naive" if name != "naive pipeline" else " " * 11
+                )
+                print(
+                    f"  {name:20} {wall:7.2f} s  {to_naive}  {row['peak_mib']:6.0f} MiB  {detail}"
+                )
 
 
 if __name__ == "__main__":
