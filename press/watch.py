@@ -1,9 +1,10 @@
 """Watch mode: rebuild on every save and serve the HTML edition on localhost, live.
 
 The HTML edition is rebuilt first (seconds, thanks to the cache) and the open page
-reloads itself; the PDF and DOCX follow in a separate process in the background.
-A failed build shows its problems in the terminal and on the page, over the last
-good edition, and the watcher keeps going.
+reloads itself; the PDF and DOCX follow in a separate process in the background, and
+the terminal says when they are written. A failed build (the HTML edition's, or the
+PDF and DOCX editions' behind it) shows its problems in the terminal and on the page,
+over the last good edition, and the watcher keeps going.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,10 +39,17 @@ RELOAD = """<script>
 </script>"""
 
 
+EDITIONS = ("pdf edition", "docx edition")
+"""Where the background build's own warnings are (a problem's place starts its line)."""
+
+
 @dataclass
 class State:
     version: int = 0
     problems: list[str] = field(default_factory=list)
+    """The HTML edition's build failed: why (the page is the last good one)."""
+    behind: list[str] = field(default_factory=list)
+    """The PDF and DOCX editions' build failed: why."""
     page: Path | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -61,7 +70,7 @@ class Watcher:
             message = f"cannot serve on 127.0.0.1:{port}: {reason} (another --port, or 0 for any)"
             raise BuildError([Problem("command line", None, message, "watch.port")]) from None
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self.background: subprocess.Popen[bytes] | None = None
+        self.background: subprocess.Popen[str] | None = None
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -87,9 +96,7 @@ class Watcher:
         self.stop_event.set()
         self.server.shutdown()
         self.server.server_close()
-        if self.background and self.background.poll() is None:
-            self.background.terminate()
-            self.background.wait()
+        self._stop_background()
 
     def rebuild(self) -> None:
         try:
@@ -112,12 +119,39 @@ class Watcher:
             self._follow()
 
     def _follow(self) -> None:
-        """The PDF and DOCX editions, in their own process, in the background."""
-        if self.background and self.background.poll() is None:
-            self.background.terminate()
-            self.background.wait()
+        """The PDF and DOCX editions, in their own process, in the background (one still
+        building for an earlier save is stopped: it would write what is no longer there)."""
+        self._stop_background()
         command = [sys.executable, str(TOOL_ROOT / "build.py"), str(self.folder), "-q"]
-        self.background = subprocess.Popen([*command, "--format", "pdf,docx"])
+        process = subprocess.Popen(
+            [*command, "--format", "pdf,docx"], stderr=subprocess.PIPE, text=True
+        )
+        self.background = process
+        self._spawn(lambda: self._followed(process, time.perf_counter()))
+
+    def _followed(self, process: subprocess.Popen[str], started: float) -> None:
+        """Said when the background build ends: written, or its problems, in the terminal
+        and on the page (not for one stopped for a newer save)."""
+        _, said = process.communicate()
+        if process is not self.background:  # stopped ("interrupted: no edition was changed")
+            return
+        lines = [line for line in said.splitlines() if line]
+        behind = [] if process.returncode == 0 else lines
+        own = behind or [line for line in lines if line.startswith(EDITIONS)]
+        for line in own:  # its problems, or its editions' own warnings (the HTML build said
+            print(line, file=sys.stderr, flush=True)  # the others)
+        if process.returncode == 0:
+            self._say(f"pdf, docx  {time.perf_counter() - started:.1f} s  (written)")
+        with self.state.lock:
+            if behind != self.state.behind:
+                self.state.behind = behind
+                self.state.version += 1
+
+    def _stop_background(self) -> None:
+        process, self.background = self.background, None
+        if process and process.poll() is None:
+            process.terminate()
+            process.wait()
 
     def _watch(self) -> None:
         def wanted(_change: watchfiles.Change, path: str) -> bool:
@@ -145,7 +179,8 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if self.path.split("?")[0] == "/__press/status":
                 with state.lock:
-                    body = json.dumps({"version": state.version, "problems": state.problems})
+                    body = json.dumps({"version": state.version, "problems": state.problems,
+                                       "behind": state.behind})  # fmt: skip
                 self._send(200, "application/json", body.encode())
             elif self.path.split("?")[0] in ("/", "/index.html"):
                 self._send(200, "text/html; charset=utf-8", self._page().encode("utf-8"))
@@ -154,19 +189,16 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
 
         def _page(self) -> str:
             with state.lock:
-                version, problems, page = state.version, list(state.problems), state.page
+                version, page = state.version, state.page
+                problems, behind = list(state.problems), list(state.behind)
             text = page.read_text(encoding="utf-8") if page and page.is_file() else ""
             if not text:
                 text = "<!DOCTYPE html><html><body><main></main></body></html>"
             banner = ""
             if problems:
-                items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
-                banner = (
-                    '<div role="alert" style="position:sticky;top:0;z-index:99;background:#8b1a1a;'
-                    'color:#fff;padding:1em 1.5em;font:14px/1.5 monospace">'
-                    "<strong>The build failed; this is the last good edition.</strong>"
-                    f"<ul>{items}</ul></div>"
-                )
+                banner = _banner("The build failed; this is the last good edition.", problems)
+            elif behind:
+                banner = _banner("The PDF and DOCX editions were not written.", behind)
             text = text.replace("<body>", "<body>" + banner, 1)
             return text.replace("</body>", (RELOAD % version) + "</body>", 1)
 
@@ -182,3 +214,12 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+def _banner(heading: str, lines: list[str]) -> str:
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return (
+        '<div role="alert" style="position:sticky;top:0;z-index:99;background:#8b1a1a;'
+        'color:#fff;padding:1em 1.5em;font:14px/1.5 monospace">'
+        f"<strong>{html.escape(heading)}</strong><ul>{items}</ul></div>"
+    )

@@ -57,6 +57,37 @@ def test_watch_rebuilds_and_serves(tmp_path: Path) -> None:
         watcher.stop()
 
 
+def test_the_pdf_and_docx_follow_and_their_failure_shows_too(tmp_path: Path, capsys) -> None:
+    """Written in the background after the HTML edition, and said; a problem only they
+    have (the print page's own template) shows in the terminal and on the page."""
+    folder = tmp_path / "report"
+    shutil.copytree(ROOTS / "minimal", folder)
+    watcher = Watcher(folder, port=0)
+    watcher.start()
+    try:
+        deadline = time.monotonic() + 60
+        while "pdf, docx" not in capsys.readouterr().out and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert {p.suffix for p in (folder / "output").iterdir()} == {".html", ".pdf", ".docx"}
+
+        template = folder / "templates" / "print.html.j2"
+        template.parent.mkdir()
+        template.write_text(
+            '{% extends "press/print.html.j2" %}\n{% block body %}{{ no_such_value }}{% endblock %}'
+        )
+        status = wait_until(watcher, lambda s, page: s["behind"], seconds=60)
+        assert not status["problems"]  # the HTML edition is fine
+        assert "templates/print.html.j2:2: error: undefined variable" in status["behind"][0]
+        page = get(watcher.url)
+        assert "The PDF and DOCX editions were not written." in page and "no_such_value" in page
+        assert "templates/print.html.j2:2: error" in capsys.readouterr().err
+
+        template.unlink()
+        wait_until(watcher, lambda s, page: not s["behind"] and 'role="alert"' not in page, 60)
+    finally:
+        watcher.stop()
+
+
 def test_a_port_in_use_is_said_not_a_crash(capsys) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
