@@ -20,7 +20,7 @@ from press.errors import BuildError
 from press.sources import report_values
 
 TOC_DEPTH = 2
-PIECE = 2_000_000
+PIECE = 1_000_000
 """Characters of JSON that pandoc converts to HTML in one run (:func:`as_json`)."""
 MARK = "press-part-{}-5f0c9a"
 """The paragraph that stands for a long division's content until its parts are converted."""
@@ -82,9 +82,11 @@ def as_json(job: Job, blocks: list[pandoc.Node], piece: int = PIECE) -> list[Pie
     longer than that with no heading or note in it (the bibliography of a long report: 5 MB
     at x50) left with a mark for its content, which follows in parts of its own.
 
-    Pandoc's memory grows with its input up to about 190 MiB at 2 MB of JSON (50 MiB at
-    50 KB), to 280-440 MiB for the x50 report in one run, and to 250 MiB for the x50
-    bibliography alone; in pieces of 2 MB it stays at 190 MiB, whatever the length. Written
+    Pandoc's memory grows with its input (with the heap it is told to aim for, see
+    :data:`press.pandoc.RUNTIME`: 125 MiB at 0.5 MB of JSON, 130 at 1 MB, 165 at 2 MB), to
+    280-440 MiB for the x50 report in one run, and to 250 MiB for the x50 bibliography alone;
+    in pieces of 1 MB it stays at 130 MiB, whatever the length (x50: the HTML edition no
+    slower than in pieces of 2 MB, and the style switch's peak 701 -> 686 MiB). Written
     apart from :func:`fragment` so that the blocks, when made for the call, are freed before
     pandoc runs (at x50 a copy of the document's blocks is 100 MiB).
     """
