@@ -44,7 +44,10 @@ class DocxEdition:
             meta["subtitle"] = config.subtitle
         if config.date:
             meta["date"] = long_date(config.date, config.language)
-        args = ["--from", "json", "--to", "docx", "--output", "-"]
+        # The whole document in one run (a package is one piece), its heap compacted: at x50
+        # 278 MiB instead of 320 (0.9 s longer), where it ran beside the PDF's layout at the
+        # build's peak; no slower at x1. Not for citeproc (x50: 36 s instead of 22).
+        args = ["--from", "json", "--to", "docx", "--output", "-", "+RTS", "-c", "-RTS"]
         for key, value in meta.items():
             args += ["--metadata", f"{key}={value}"]
         for author in config.authors:
