@@ -9,6 +9,7 @@ it comes. :mod:`press.editions` says which call is which edition.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import multiprocessing
 import os
@@ -16,7 +17,6 @@ import signal
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -154,17 +154,18 @@ def run_all(
     return [done[i] for i in range(len(calls))]
 
 
-def _sent(call: Callable[[], Any], connection: Connection) -> int:
-    """``call()``, and what came of it sent: 0 if it returned, 1 if it raised."""
+def _sent(call: Callable[[], Any], connection: Connection, *label: Any) -> int:
+    """``call()``, and what came of it sent (after ``label``): 0 if it returned, 1 if it
+    raised."""
     try:
-        connection.send(("done", call()))
+        connection.send((*label, "done", call()))
         return 0
     except BaseException as exc:  # sent as it is (an OSError is the build's to report)
         text = "".join(traceback.format_exception(exc))
         try:
-            connection.send(("failed", _Failure(exc, text)))
+            connection.send((*label, "failed", _Failure(exc, text)))
         except Exception:  # it does not pickle: its traceback, then
-            connection.send(("failed", RuntimeError(text)))
+            connection.send((*label, "failed", RuntimeError(text)))
     return 1
 
 
@@ -243,12 +244,18 @@ def parallel(
 ) -> list[T]:
     """``function(*args)`` for each of ``calls``, results in order: in worker processes (one
     per core but one, forked for these calls and ended with them) when a writer running in
-    the main process asks, and here, from the end of the queue, for the calls no worker has
-    taken yet; else all here. The other writers start now, if they have not yet; unless
-    ``brief`` (the calls are a small part of the writer's work, the rest of it cached) and the
-    report is long: they then start when the writer is done. After an edit at x50, the PDF's
-    join of its 351 chapters (250 MiB) and the Word edition's pandoc (300) at once were the
-    peak: 780-860 MiB, 640 with this (the build 2 s longer, each edition's time the same).
+    the main process asks, and here; else all here. Each process takes the next call no
+    other has taken when it is free, in the order given (the longest first, then: see
+    :func:`press.editions.pdf._laid_out`), this one the first. None is handed a call before
+    it is free: a pool that queues calls ahead left the seed's main process idle 0.9 s at the
+    end, waiting for a worker slowed by the other writers to do the two it had queued. The
+    calls are not pickled (the workers are forked with them), their results are.
+
+    The other writers start now, if they have not yet; unless ``brief`` (the calls are a
+    small part of the writer's work, the rest of it cached) and the report is long: they
+    then start when the writer is done. After an edit at x50, the PDF's join of its 351
+    chapters (250 MiB) and the Word edition's pandoc (300) at once were the peak: 780-860
+    MiB, 640 with this (the build 2 s longer, each edition's time the same).
 
     The main process is the other core's worker: one worker per core as well held 150 MiB
     more at x50 for no time saved (the other writers want the cores too). ``on_each`` is
@@ -264,19 +271,65 @@ def parallel(
     cores = os.cpu_count() or 1
     if len(calls) <= 1 or cores <= 1 or multiprocessing.parent_process() is not None:
         return [done(function(*args)) for args in calls]
-    pool = ProcessPoolExecutor(min(cores - 1, len(calls)), mp_context=_FORK,
-                               initializer=_yielding_worker)  # fmt: skip
+    taken = _FORK.Value("i", 1)  # the first call is this process's
+
+    def take() -> int | None:
+        with taken.get_lock():
+            index = taken.value
+            taken.value += 1
+        return index if index < len(calls) else None
+
+    def work(connection: Connection) -> None:
+        _yielding_worker()
+        while (index := take()) is not None:
+            if _sent(functools.partial(_lean, function, *calls[index]), connection, index):
+                break
+        connection.close()
+
+    results: dict[int, T] = {}
+    failures: list[BaseException] = []
+
+    def listen(process: BaseProcess, connection: Connection) -> None:
+        try:
+            while True:
+                try:
+                    index, kind, value = connection.recv()
+                except EOFError:
+                    break
+                if kind == "failed":
+                    raise value
+                results[index] = done(value)
+            process.join()
+            if process.exitcode:
+                raise RuntimeError(f"a worker stopped without a word (exit {process.exitcode})")
+        except BaseException as exc:  # raised in the main thread when it is done
+            failures.append(exc)
+
+    workers: list[tuple[BaseProcess, Connection, threading.Thread]] = []
     try:
-        futures = [pool.submit(_lean, function, *args) for args in calls]
-        for future in futures:
-            future.add_done_callback(lambda f: f.cancelled() or f.exception() or done(None))
-        here = {i: done(function(*calls[i]))
-                for i in reversed(range(len(calls))) if futures[i].cancel()}  # fmt: skip
-        results = [here[i] if i in here else futures[i].result() for i in range(len(calls))]
+        for _ in range(min(cores - 1, len(calls) - 1)):
+            ours, theirs = _FORK.Pipe(duplex=False)
+            process = _FORK.Process(target=work, args=(theirs,), daemon=True)
+            process.start()
+            theirs.close()
+            listener = threading.Thread(target=listen, args=(process, ours))
+            listener.start()
+            workers.append((process, ours, listener))
+        index: int | None = 0
+        while index is not None:
+            results[index] = done(function(*calls[index]))
+            index = take()
+        for _process, _connection, listener in workers:
+            listener.join()
+        if failures:
+            raise failures[0]
     except BaseException:
-        for process in list(getattr(pool, "_processes", {}).values()):
+        for process, _connection, _listener in workers:
             process.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
         raise
-    pool.shutdown()
-    return results
+    finally:
+        for process, connection, listener in workers:
+            listener.join()
+            process.join()
+            connection.close()
+    return [results[i] for i in range(len(calls))]

@@ -36,6 +36,22 @@ def test_parallel_keeps_the_order_and_the_main_process_takes_part() -> None:
     assert 2 <= len(pids) <= (os.cpu_count() or 1)  # one process per core, the main one too
 
 
+def _slept(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_a_worker_is_handed_a_call_only_when_it_is_free() -> None:
+    """The main process takes the first call (the longest, as the PDF orders its chapters);
+    while the worker is busy with a long one, the main process does all the rest: none was
+    queued for the worker ahead (a pool did, and the main process sat idle at the end)."""
+    if (os.cpu_count() or 1) != 2:
+        pytest.skip("one worker: two cores")
+    pids = parallel(_slept, [(0.5,), (2.0,), *[(0.02,)] * 8])
+    assert pids[0] == os.getpid() and pids[1] != os.getpid()
+    assert pids[2:] == [os.getpid()] * 8
+
+
 def test_a_writer_that_dies_fails_the_build_with_its_name(
     copy_root, tmp_path, monkeypatch, capsys
 ) -> None:
