@@ -12,9 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import uharfbuzz as hb
 import yaml
-from fontTools.ttLib import TTFont
 
 from press import resources
 from press.errors import BuildError, Problem
@@ -124,6 +122,9 @@ def subset_font(font: FontFile, characters: set[str], flavor: str | None = None)
     hit = store.get("fonts", digest)
     if hit is not None:
         return hit
+    import uharfbuzz as hb  # here, not with the modules that read the report (imported
+    from fontTools.ttLib import TTFont  # meanwhile by the PDF edition's preload)
+
     # HarfBuzz subsets in a millisecond what fontTools' subsetter took 0.1-0.2 s for.
     wanted_set = hb.SubsetInput()
     for codepoint in wanted:
@@ -161,6 +162,8 @@ def data_url(data: bytes, mime: str = "font/woff") -> str:
 def _cmap(path: Path) -> frozenset[int]:
     """The characters the font draws (HarfBuzz reads them in under a millisecond; fontTools
     took 0.13 s for the seven shipped fonts)."""
+    import uharfbuzz as hb
+
     return frozenset(hb.Face(hb.Blob.from_file_path(str(path))).unicodes)
 
 

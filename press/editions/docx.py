@@ -9,13 +9,9 @@ import tempfile
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from press import office, pandoc
+from press import extract, office, pandoc
 from press.assets import logo_url
 from press.editions import LONG_REPORT, Job
-from press.editions.wordcheck import check_package, stable_zip
-from press.editions.wordlayout import heading_pages
-from press.editions.wordpages import data_of, finish, set_toc_pages
-from press.editions.wordstyles import reference_docx
 from press.templating import long_date
 
 TOC_DEPTH = 3
@@ -38,6 +34,13 @@ class DocxEdition:
         return office.waiting(None if long else office.command())
 
     def write(self, job: Job, target: Path) -> str:
+        # python-docx is imported here, in the writer's process (0.1 s less before the
+        # writers start; the PDF's layout waits for that)
+        from press.editions.wordcheck import check_package, stable_zip
+        from press.editions.wordlayout import heading_pages
+        from press.editions.wordpages import data_of, finish, set_toc_pages
+        from press.editions.wordstyles import reference_docx
+
         config = job.config
         meta = {"title": config.title, "lang": config.language}
         if config.subtitle:
@@ -69,4 +72,5 @@ class DocxEdition:
         data = stable_zip(data)
         check_package(data)
         target.write_bytes(data)
+        extract.docx_text(data)  # what the parity check will read
         return f"{len(data) // 1024} KiB, {detail}"

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from press import pandoc
+from press import extract, pandoc
 from press.design import FontFile, data_url, subset_font
 from press.editions import Job
 from press.editions.pages import as_json, contents, fragment, render, stylesheet
@@ -42,8 +42,10 @@ class HtmlEdition:
         fonts = job.design.font_faces(lambda font: _embedded(font, characters))
         css = fonts + stylesheet(job, "base.css", "web.css")
         page = render(job, "web.html.j2", body=body, toc=contents(job.document), css=css)
-        target.write_text(page, encoding="utf-8")
-        return f"{len(page.encode()) // 1024} KiB, self-contained"
+        data = page.encode()
+        target.write_bytes(data)
+        extract.html_text(data)  # what the parity check will read
+        return f"{len(data) // 1024} KiB, self-contained"
 
 
 def with_backlinks(blocks: list[pandoc.Node]) -> list[pandoc.Node]:

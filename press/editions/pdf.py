@@ -27,7 +27,7 @@ import lxml.html
 from press import cache, extract, pandoc, resources
 from press.config import PageSettings
 from press.design import file_url
-from press.editions import Job, pdfparts
+from press.editions import Job
 from press.editions.pages import (
     Labels,
     as_json,
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
+    from press.editions import pdfparts
+
 log = logging.getLogger("press")
 MAX_DATA_URL = 64 * 1024 * 1024  # images are embedded as data: URLs; nothing else is that big
 
@@ -52,12 +54,15 @@ class PdfEdition:
     name = "pdf"
     splits = True
     suffix = ".pdf"
-    libraries = ("weasyprint",)
+    libraries = ("weasyprint", "press.editions.pdfparts")
+    """pdfparts for pikepdf and HarfBuzz (0.07 s), also while the report is read."""
 
     def ahead(self, job: Job) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
 
     def write(self, job: Job, target: Path) -> str:
+        from press.editions import pdfparts
+
         config = job.config
         page = print_page(job)
         for char in job.design.missing_glyphs(_text_of(page)):
@@ -249,6 +254,8 @@ def _write_in_parts(
     """Chapters laid out in parallel, and with them the front with placeholder page numbers
     (its length); then the front with its numbers beside the sheets of running heads (again
     if the numbers changed the front's length); then the parts joined."""
+    from press.editions import pdfparts
+
     placeholder = parts.front(dict.fromkeys(parts.toc_targets, 8888))
     layouts = [Layout(placeholder, folder, options, css=parts.front_css, write=False)]
     layouts += [Layout(chapter.html, folder, options, reading, parts.css)
