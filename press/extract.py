@@ -104,7 +104,8 @@ def docx_text(data: bytes) -> EditionText:
     """The text of the Word edition ``data``. Read once per content and kept in the build
     cache under its hash: each writer reads its edition as it writes it, in its own
     process, and the check that follows the writers finds it there (python-docx's import
-    and the reading had been 0.15 s of the seed's build after its slowest writer)."""
+    and the reading had been 0.15 s of the seed's build after its slowest writer; at x50 the
+    check 2.8 -> 0.8 s, the build's peak 677 -> 684 MiB)."""
     return _remembered("docx-text", data, _read_docx)
 
 

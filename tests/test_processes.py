@@ -42,14 +42,14 @@ def _slept(seconds: float) -> int:
 
 
 def test_a_worker_is_handed_a_call_only_when_it_is_free() -> None:
-    """The main process takes the first call (the longest, as the PDF orders its chapters);
-    while the worker is busy with a long one, the main process does all the rest: none was
-    queued for the worker ahead (a pool did, and the main process sat idle at the end)."""
+    """The worker takes the first call (the longest, as the PDF orders its chapters); while
+    it is busy with it, the main process does all the rest from the end: none was queued
+    for the worker ahead (a pool did, and the main process sat idle at the end)."""
     if (os.cpu_count() or 1) != 2:
         pytest.skip("one worker: two cores")
-    pids = parallel(_slept, [(0.5,), (2.0,), *[(0.02,)] * 8])
-    assert pids[0] == os.getpid() and pids[1] != os.getpid()
-    assert pids[2:] == [os.getpid()] * 8
+    pids = parallel(_slept, [(2.0,), *[(0.05,)] * 8])
+    assert pids[0] != os.getpid()
+    assert pids[1:] == [os.getpid()] * 8
 
 
 def test_a_writer_that_dies_fails_the_build_with_its_name(
@@ -119,7 +119,7 @@ def test_beside_the_pdf_of_a_long_report_the_other_writers_take_turns(
     for blocks, side_by_side in ((50, True), (editions.LONG_REPORT + 1, False)):
         spans.unlink(missing_ok=True)
         document = SimpleNamespace(blocks=[{}] * blocks, digest="", headings=())
-        job = SimpleNamespace(document=document)
+        job = SimpleNamespace(document=document, long=blocks > editions.LONG_REPORT)
         tasks = [(name, job, tmp_path / name) for name in ("pdf", "docx", "html")]
         assert [detail for detail, _s in editions.write_all(tasks)] == ["pdf", "docx", "html"]
         lines = spans.read_text().splitlines()
@@ -167,7 +167,7 @@ def test_after_brief_work_on_a_long_pdf_the_other_writers_wait_for_it(
     ):
         marks.unlink(missing_ok=True)
         document = SimpleNamespace(blocks=[{}] * blocks, digest="", headings=())
-        job = SimpleNamespace(document=document, brief=brief)
+        job = SimpleNamespace(document=document, brief=brief, long=blocks > editions.LONG_REPORT)
         tasks = [(name, job, tmp_path / name) for name in ("pdf", "docx", "html")]
         assert [detail for detail, _s in editions.write_all(tasks)] == ["pdf", "docx", "html"]
         ends = dict(line.split() for line in marks.read_text().splitlines())

@@ -45,6 +45,12 @@ class Job:
     document: Document
     design: Design
 
+    @property
+    def long(self) -> bool:
+        """Whether the report is long (:data:`LONG_REPORT`): then what would run beside the
+        other writers is left to when it is needed, for memory."""
+        return len(self.document.blocks) > LONG_REPORT
+
 
 class Edition(Protocol):
     name: str
@@ -150,7 +156,7 @@ def write_all(
             [functools.partial(_write, *task) for task in tasks],
             here=[i for i, (name, _j, _t) in enumerate(tasks) if EDITIONS[name].splits or one_core],
             places=[f"{name} edition" for name, _job, _target in tasks],
-            one_by_one=any(len(job.document.blocks) > LONG_REPORT for _n, job, _t in tasks),
+            one_by_one=any(job.long for _n, job, _t in tasks),
             on_done=done,
             on_progress=on_progress,
         )

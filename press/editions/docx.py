@@ -11,7 +11,7 @@ from pathlib import Path
 
 from press import extract, office, pandoc
 from press.assets import logo_url
-from press.editions import LONG_REPORT, Job
+from press.editions import Job
 from press.templating import long_date
 
 TOC_DEPTH = 3
@@ -30,8 +30,7 @@ class DocxEdition:
         when it was started once the package was finished). Not for a long report: its 200 MiB
         beside python-docx's and the PDF's layout made the build's peak (x50: 740 MiB
         instead of 680), and its start is 0.4 s of a minute."""
-        long = len(job.document.blocks) > LONG_REPORT
-        return office.waiting(None if long else office.command())
+        return office.waiting(None if job.long else office.command())
 
     def write(self, job: Job, target: Path) -> str:
         # python-docx is imported here, in the writer's process (0.1 s less before the
