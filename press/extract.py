@@ -109,14 +109,25 @@ def docx_text(data: bytes) -> EditionText:
     return _remembered("docx-text", data, _read_docx)
 
 
-def _remembered(kind: str, data: bytes, read: Callable[[bytes], EditionText]) -> EditionText:
-    key = cache.key(kind, hashlib.sha256(data).hexdigest())
-    hit = cache.active().get(kind, key)
+def _remembered(
+    kind: str, data: bytes, read: Callable[[bytes], EditionText], *how: Any
+) -> EditionText:
+    """What ``read(data)`` gave, from the cache if it was kept there (:func:`_kept`)."""
+    hit = cache.active().get(kind, _text_key(kind, data, *how))
     if hit is not None:
         return _text_from_json(hit)
-    out = read(data)
-    cache.active().put(kind, key, json.dumps(dataclasses.asdict(out)).encode())
-    return out
+    return _kept(kind, data, read(data), *how)
+
+
+def _kept(kind: str, data: bytes, text: EditionText, *how: Any) -> EditionText:
+    """``text``, the reading of ``data``, kept in the build cache under the data's hash."""
+    payload = json.dumps(dataclasses.asdict(text)).encode()
+    cache.active().put(kind, _text_key(kind, data, *how), payload)
+    return text
+
+
+def _text_key(kind: str, data: bytes, *how: Any) -> str:
+    return cache.key(kind, hashlib.sha256(data).hexdigest(), *how)
 
 
 def _read_html(data: bytes) -> EditionText:
@@ -213,11 +224,7 @@ def from_pdf(path: Path, reading: Reading) -> EditionText:
     Read once per file content: the result is kept in the build cache under the file's
     hash (the chapter-parallel PDF writer stores it there from its chapters).
     """
-    data = path.read_bytes()
-    hit = cache.active().get("pdf-text", _pdf_key(data, reading))
-    if hit is not None:
-        return _text_from_json(hit)
-    return pdf_text(data, reading)
+    return _remembered("pdf-text", path.read_bytes(), lambda d: _read_pdf(d, reading), *reading)
 
 
 def pdf_text(
@@ -228,6 +235,12 @@ def pdf_text(
     writer reads each chapter as it is laid out, not its front: at x50 the contents' dots
     took 1.3 s to read); else, or if a page from the first after the contents is not
     among them, the PDF is read here."""
+    return _kept("pdf-text", data, _read_pdf(data, reading, pages), *reading)
+
+
+def _read_pdf(
+    data: bytes, reading: Reading, pages: Sequence[PdfPage | None] | None = None
+) -> EditionText:
     import pypdfium2 as pdfium
 
     document = pdfium.PdfDocument(data)
@@ -246,8 +259,6 @@ def pdf_text(
     out.footnotes = [notes] if notes else []
     out.note_pages = [NotePage(page.calls, page.markers) for page in read]
     out.images = len({image for page in read for image in page.images})
-    payload = json.dumps(dataclasses.asdict(out)).encode()
-    cache.active().put("pdf-text", _pdf_key(data, reading), payload)
     return out
 
 
@@ -263,10 +274,6 @@ def bookmarks(document: Any) -> list[Bookmark]:
         page = dest.get_index() if dest is not None else None
         marks.append((item.get_title(), page, item.level))
     return marks
-
-
-def _pdf_key(data: bytes, reading: Reading) -> str:
-    return cache.key("pdf-text", hashlib.sha256(data).hexdigest(), *reading)
 
 
 def _text_from_json(data: bytes) -> EditionText:

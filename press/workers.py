@@ -81,8 +81,12 @@ def run_all(
     def listen(process: BaseProcess, connection: Connection, share: list[int]) -> None:
         """What a runner sends, as it comes (this process does its own calls meanwhile)."""
         try:
-            for index, result in _received(process, connection, share, places):
+            for index, result in _received(connection):
                 finished(index, result)
+            missing = [i for i in share if i not in done]
+            if missing:  # the runner itself ended without a word
+                process.join()
+                raise _stopped(places[missing[0]], process.exitcode)
         except BaseException as exc:  # raised in the main thread when it is done
             failures.append(exc)
 
@@ -95,12 +99,12 @@ def run_all(
         for index in share:
             child = os.fork()
             if child == 0:
-                os._exit(_sent(calls[index], connection))
+                os._exit(_sent(calls[index], connection, index))
             code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
             if code == 0:
                 continue
             if code != 1:  # it did not get to say why
-                connection.send(("failed", _stopped(places[index], code)))
+                connection.send((index, "failed", _stopped(places[index], code)))
             break
         connection.close()
 
@@ -112,12 +116,9 @@ def run_all(
         runs = 1 if here and one_by_one else os.cpu_count() or 1
         for share in (away[k::runs] for k in range(runs)):
             if share:
-                ours, theirs = _FORK.Pipe(duplex=False)
-                process = _FORK.Process(target=run, args=(share, theirs), daemon=True)
-                process.start()
+                process, ours = _forked(run, share)
                 with contextlib.suppress(OSError):  # as it does itself: whichever is first
                     os.setpgid(process.pid, process.pid)
-                theirs.close()
                 runners.append((process, ours))
                 listeners.append(threading.Thread(target=listen, args=(process, ours, share)))
                 listeners[-1].start()
@@ -154,18 +155,28 @@ def run_all(
     return [done[i] for i in range(len(calls))]
 
 
-def _sent(call: Callable[[], Any], connection: Connection, *label: Any) -> int:
-    """``call()``, and what came of it sent (after ``label``): 0 if it returned, 1 if it
+def _forked(target: Callable[..., None], *args: Any) -> tuple[BaseProcess, Connection]:
+    """A process forked to run ``target(*args, connection)``, which sends on
+    ``connection`` what :func:`_received` reads; the process and the end to read from."""
+    ours, theirs = _FORK.Pipe(duplex=False)
+    process = _FORK.Process(target=target, args=(*args, theirs), daemon=True)
+    process.start()
+    theirs.close()
+    return process, ours
+
+
+def _sent(call: Callable[[], Any], connection: Connection, index: int) -> int:
+    """``call()``, and what came of it sent as call ``index``'s: 0 if it returned, 1 if it
     raised."""
     try:
-        connection.send((*label, "done", call()))
+        connection.send((index, "done", call()))
         return 0
     except BaseException as exc:  # sent as it is (an OSError is the build's to report)
         text = "".join(traceback.format_exception(exc))
         try:
-            connection.send((*label, "failed", _Failure(exc, text)))
+            connection.send((index, "failed", _Failure(exc, text)))
         except Exception:  # it does not pickle: its traceback, then
-            connection.send((*label, "failed", RuntimeError(text)))
+            connection.send((index, "failed", RuntimeError(text)))
     return 1
 
 
@@ -184,17 +195,14 @@ def _with_cause(exc: BaseException, text: str) -> BaseException:
     return exc
 
 
-def _received(
-    process: BaseProcess, connection: Connection, share: list[int], places: list[str]
-) -> Iterator[tuple[int, Any]]:
-    """What a runner sends back for each of ``share``, as it comes; raises what a call
-    raised."""
-    for index in share:
+def _received(connection: Connection) -> Iterator[tuple[int, Any]]:
+    """Each call's index and result as a forked process sends them (:func:`_sent`), until
+    it closes its end; raises what a call raised."""
+    while True:
         try:
-            kind, value = connection.recv()
+            index, kind, value = connection.recv()
         except EOFError:
-            process.join()
-            raise _stopped(places[index], process.exitcode) from None
+            return
         if kind == "failed":
             raise value
         yield index, value
@@ -297,14 +305,8 @@ def parallel(
 
     def listen(process: BaseProcess, connection: Connection) -> None:
         try:
-            while True:
-                try:
-                    index, kind, value = connection.recv()
-                except EOFError:
-                    break
-                if kind == "failed":
-                    raise value
-                results[index] = done(value)
+            for index, result in _received(connection):
+                results[index] = done(result)
             process.join()
             if process.exitcode:
                 raise RuntimeError(f"a worker stopped without a word (exit {process.exitcode})")
@@ -314,10 +316,7 @@ def parallel(
     workers: list[tuple[BaseProcess, Connection, threading.Thread]] = []
     try:
         for _ in range(min(cores - 1, len(calls) - 1)):
-            ours, theirs = _FORK.Pipe(duplex=False)
-            process = _FORK.Process(target=work, args=(theirs,), daemon=True)
-            process.start()
-            theirs.close()
+            process, ours = _forked(work)
             listener = threading.Thread(target=listen, args=(process, ours))
             listener.start()
             workers.append((process, ours, listener))

@@ -94,7 +94,7 @@ def test_the_text_read_from_the_chapters_is_what_the_file_holds(copy_root, tmp_p
     path = tmp_path / "north-korea-missile-tests.pdf"
     reading = extract.Reading(8.5, (PRINT_MARGIN_PT, PRINT_MARGIN_PT))
     with cache.using(cache.Cache(folder)) as store:
-        assert store.get("pdf-text", extract._pdf_key(path.read_bytes(), reading))
+        assert store.get("pdf-text", extract._text_key("pdf-text", path.read_bytes(), *reading))
         remembered = extract.from_pdf(path, reading)
     assert remembered == extract.from_pdf(path, reading)  # afresh
     unread = [None] * len(PdfReader(path).pages)  # none read before: all read then
