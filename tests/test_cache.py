@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import threading
@@ -211,3 +212,33 @@ def test_on_one_core_all_is_written_here_and_told_the_same(tmp_path: Path, monke
                            on_progress=lambda fmt, _style, text: told.append(text)))  # fmt: skip
     assert written == [w.format for w in result.written] and len(written) == 3
     assert told and told[-1] == f"{len(told)} of {len(told)} laid out"
+
+
+def test_a_checked_section_is_not_walked_again_yet_says_the_same(tmp_path: Path, capsys) -> None:
+    """A section with nothing to report and no image keeps its citations (keys and lines)
+    in the cache; what depends on anything else is found as before: a key the bibliography
+    has lost, at its line, and unsafe HTML in another section, at every build."""
+    folder = tmp_path / "report"
+    shutil.copytree(ROOTS / "minimal", folder)
+    (folder / "content" / "03-plain.md").write_text(
+        "# Plain\n\nNo template here.\n\nAs shown [@harbour-board].\n\nAgain [@okafor2021].\n"
+    )
+    (folder / "content" / "04-odd.md").write_text('# Odd\n\n<span onclick="x()">odd</span>\n')
+    said = "content/04-odd.md:3: warning: removed unsafe HTML"
+    assert main([str(folder), "-q"]) == 0
+    assert said in capsys.readouterr().err
+    # 01 and 03; not 02-outlook.md (an image) nor 04-odd.md (unsafe HTML)
+    assert len(list((folder / ".cache" / "checked").iterdir())) == 2
+
+    report = folder / "report.yaml"
+    report.write_text(report.read_text() + "docx:\n  toc-page-numbers: false\n")
+    assert main([str(folder), "-q"]) == 0
+    assert said in capsys.readouterr().err
+
+    bibliography = folder / "sources.json"
+    entries = [e for e in json.loads(bibliography.read_text()) if e["id"] != "okafor2021"]
+    bibliography.write_text(json.dumps(entries))
+    assert main([str(folder), "-q"]) != 0
+    err = capsys.readouterr().err
+    assert "content/03-plain.md:7: error: unknown citation key 'okafor2021'" in err
+    assert "content/01-findings.md:4: error: unknown citation key 'okafor2021'" in err
