@@ -31,6 +31,14 @@ _start_others: Callable[[bool], None] | None = None
 """Starts the calls that run away from the main process (see :func:`run_all`)."""
 _telling: Callable[[str], None] | None = None
 """Where the call running in the main process says how far it has got (:func:`tell`)."""
+_alone = False
+"""Whether the calls away from the main process run alone (:func:`alone`)."""
+
+
+def alone() -> bool:
+    """Whether the call running (away from the main process) has the machine to itself: it
+    started once the calls in the main process were done, and the others run after it."""
+    return _alone
 
 
 def tell(text: str) -> None:
@@ -65,7 +73,7 @@ def run_all(
     ``on_progress`` is told, with its index, what a call running here says of its progress
     (:func:`tell`).
     """
-    global _start_others, _telling
+    global _start_others, _telling, _alone
     done: dict[int, T] = {}
 
     def finished(index: int, result: T) -> None:
@@ -134,6 +142,7 @@ def run_all(
             if _start_others is not None:
                 if here:  # the others waited for them: what they freed is handed back first
                     turns.release_memory()
+                _alone = bool(here) and one_by_one
                 _start_others(False)
             for listener in listeners:
                 listener.join()
@@ -150,7 +159,7 @@ def run_all(
         for process, connection in runners:
             process.join()
             connection.close()
-        _start_others, _telling = None, None
+        _start_others, _telling, _alone = None, None, False
         gc.unfreeze()
     return [done[i] for i in range(len(calls))]
 

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from press import editions, pandoc, turns
+from press import editions, pandoc, turns, workers
 from press.cli import main
 from press.editions import EDITIONS
 from press.resources import TOOL_ROOT
@@ -147,7 +147,8 @@ def test_after_brief_work_on_a_long_pdf_the_other_writers_wait_for_it(
 ) -> None:
     """An edit to a long report: the PDF's few new chapters, then its join. The Word and HTML
     writers start when it is done (their pandoc and the join at once were the peak), unless
-    the report is short or the PDF's work is long."""
+    the report is short or the PDF's work is long; then, and only then, each runs alone (the
+    Word edition starts LibreOffice early, and its pandoc needs no compacted heap)."""
     marks = tmp_path / "marks"
 
     def write(name: str, job: object, target: object) -> str:
@@ -155,7 +156,7 @@ def test_after_brief_work_on_a_long_pdf_the_other_writers_wait_for_it(
             parallel(_pid_of, [(1,)], brief=job.brief)  # type: ignore[attr-defined]
             time.sleep(0.5)  # the join
         with marks.open("a") as out:
-            out.write(f"{name} {time.monotonic()}\n")
+            out.write(f"{name} {time.monotonic()} {workers.alone()}\n")
         return name
 
     monkeypatch.setattr(editions, "_write_or_reuse", write)
@@ -170,9 +171,16 @@ def test_after_brief_work_on_a_long_pdf_the_other_writers_wait_for_it(
         job = SimpleNamespace(document=document, brief=brief, long=blocks > editions.LONG_REPORT)
         tasks = [(name, job, tmp_path / name) for name in ("pdf", "docx", "html")]
         assert [detail for detail, _s in editions.write_all(tasks)] == ["pdf", "docx", "html"]
-        ends = dict(line.split() for line in marks.read_text().splitlines())
-        first_other = min(float(ends["docx"]), float(ends["html"]))
-        assert (first_other > float(ends["pdf"])) == waited, (blocks, brief)
+        marked = {
+            name: (float(end), alone)
+            for name, end, alone in map(str.split, marks.read_text().splitlines())
+        }
+        first_other = min(marked["docx"][0], marked["html"][0])
+        assert (first_other > marked["pdf"][0]) == waited, (blocks, brief)
+        assert [marked[name][1] for name in ("pdf", "docx", "html")] == [
+            "False",
+            *[str(waited)] * 2,
+        ]
 
 
 def test_a_build_leaves_nothing_in_the_temporary_folder(copy_root, tmp_path, monkeypatch) -> None:
