@@ -176,7 +176,7 @@ def _read_docx(data: bytes) -> EditionText:
     fallback = default.name if default is not None else ""
     for para in document.paragraphs:
         style = names.get(para._p.style, fallback) or ""
-        text = clean(para.text)
+        text = clean(_paragraph_text(para._p))
         if not text:
             continue
         if style.startswith("Heading"):
@@ -200,6 +200,32 @@ def _read_docx(data: bytes) -> EditionText:
                     out.footnotes.append(text)
     out.body = " ".join(out.headings + out.paragraphs + out.footnotes)
     return out
+
+
+_RUN_TEXT = etree.XPath(
+    " | ".join(
+        f"{run}/w:{part}"
+        for run in ("w:r", "w:hyperlink/w:r")
+        for part in ("br", "cr", "noBreakHyphen", "ptab", "t", "tab")
+    ),
+    namespaces={"w": _W[1:-1]},
+)
+_AS_TEXT = {f"{_W}cr": "\n", f"{_W}noBreakHyphen": "-", f"{_W}ptab": "\t", f"{_W}tab": "\t"}
+
+
+def _paragraph_text(p: etree._Element) -> str:
+    """A paragraph's text as python-docx's ``Paragraph.text`` gives it, by one XPath: its
+    own took 0.6 s of the x50 Word edition's 0.7 s reading (an XPath for each run)."""
+    parts = []
+    for element in _RUN_TEXT(p):
+        tag = element.tag
+        if tag == f"{_W}t":
+            parts.append(element.text or "")
+        elif tag == f"{_W}br":
+            parts.append("\n" if element.get(f"{_W}type", "textWrapping") == "textWrapping" else "")
+        else:
+            parts.append(_AS_TEXT[tag])
+    return "".join(parts)
 
 
 class Reading(NamedTuple):

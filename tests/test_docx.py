@@ -198,3 +198,25 @@ def test_a_broken_package_is_caught(report: Built) -> None:
     with pytest.raises(BuildError) as caught:
         check_package(broken.getvalue())
     assert any("missing part /word/styles.xml" in p.message for p in caught.value.problems)
+
+
+def test_paragraph_text_is_read_as_python_docx_reads_it() -> None:
+    """The parity check reads each paragraph's text with one XPath (extract._paragraph_text),
+    not python-docx's run by run: the same text for every kind of run content."""
+    from press.extract import _paragraph_text
+
+    body = (
+        '<w:p xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        "<w:pPr><w:pStyle w:val='BodyText'/></w:pPr>"
+        "<w:r><w:t>One</w:t><w:tab/><w:t xml:space='preserve'> two </w:t></w:r>"
+        "<w:r><w:br/><w:t>after a line break</w:t><w:br w:type='page'/><w:cr/></w:r>"
+        "<w:hyperlink><w:r><w:t>linked</w:t><w:noBreakHyphen/><w:t/></w:r></w:hyperlink>"
+        "<w:r><w:ptab/><w:br w:type='textWrapping'/><w:delText>gone</w:delText></w:r>"
+        "<w:ins><w:r><w:t>inserted</w:t></w:r></w:ins>"
+        "</w:p>"
+    )
+    package = docx.Document()
+    package.element.body.insert(0, docx.oxml.parse_xml(body))
+    paragraph = package.paragraphs[0]
+    assert _paragraph_text(paragraph._p) == paragraph.text
+    assert paragraph.text == "One\t two \nafter a line break\nlinked-\t\n"
