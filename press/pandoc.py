@@ -87,7 +87,7 @@ def walk(value: Any) -> Iterator[Node]:
     """Every AST element (a dict with a ``t`` key) under ``value``, depth first.
 
     With a stack of its own, not by recursion: a generator that yields from its children's
-    hands each element up through every level above it (x50: 0.18 s a walk, 0.09 this way)."""
+    hands each element up through every level above it (x50: 0.17 s a walk, 0.10 this way)."""
     stack = [value]
     push = stack.append
     while stack:
