@@ -85,12 +85,11 @@ def load_sections(config: Config) -> list[Section]:
         except FrontMatterError as exc:
             problems.append(Problem(shown, exc.line, str(exc), "source.front-matter"))
             continue
-        if not _TEMPLATED.search(source):  # Jinja would give it back as it is
-            sections.append(Section(path, shown, source, without_front_matter(source), front))
-            continue
+        text = without_front_matter(source)  # what Jinja would give back, if no Jinja in it
         try:
-            template = env.get_template(path.relative_to(config.folder).as_posix())
-            text = template.render({**values, "page": front})
+            if _TEMPLATED.search(source):
+                template = env.get_template(path.relative_to(config.folder).as_posix())
+                text = template.render({**values, "page": front})
         except jinja2.TemplateError as exc:
             problems.append(templating.problem(exc, _shown_in(config), "source.template"))
             continue

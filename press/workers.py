@@ -37,7 +37,8 @@ _alone = False
 
 def alone() -> bool:
     """Whether the call running (away from the main process) has the machine to itself: it
-    started once the calls in the main process were done, and the others run after it."""
+    started once the calls in the main process were done, and the others run after it
+    (``one_by_one``: a long report's writers, after brief work in the main process)."""
     return _alone
 
 

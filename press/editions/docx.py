@@ -29,7 +29,8 @@ class DocxEdition:
         s (a one-paragraph edit of the embedded report: 1.98 s, median of 8 runs, not 2.52
         when it was started once the package was finished). Not for a long report: its 200 MiB
         beside python-docx's and the PDF's layout made the build's peak (x50: 740 MiB
-        instead of 680), and its start is 0.4 s of a minute."""
+        instead of 680), and its start is 0.4 s of a minute; written alone, the edition
+        starts it itself once pandoc has ended (:meth:`write`)."""
         return office.waiting(None if job.long else office.command())
 
     def write(self, job: Job, target: Path) -> str:
@@ -40,9 +41,9 @@ class DocxEdition:
         from press.editions.wordpages import data_of, finish, set_toc_pages
         from press.editions.wordstyles import reference_docx
 
-        # A long report's edition written alone (after an edit the PDF lays out its few
-        # chapters first and the other editions wait for it) has the machine to itself.
-        alone = job.long and workers.alone()
+        # Written alone (a long report's, after an edit: the PDF lays out its few chapters
+        # first and the other editions wait for it), it has the machine to itself.
+        alone = workers.alone()
         config = job.config
         meta = {"title": config.title, "lang": config.language}
         if config.subtitle:
