@@ -93,6 +93,7 @@ def waiting(soffice: str | None) -> Iterator[None]:
         _instance = None
         taken = (folder / "taken").exists()
         _ended(process, patience=5 if taken else 0)  # one that converted is on its way out
+        _pipe(folder / "profile").unlink(missing_ok=True)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -145,6 +146,16 @@ def _converted(soffice: str, profile: Path, sources: list[Path]) -> list[Path]:
 
 def _command(soffice: str, profile: Path) -> list[str]:
     return [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore"]
+
+
+def _pipe(profile: Path) -> Path:
+    """The socket by which an instance with ``profile`` takes the command lines of the next
+    ``soffice``: LibreOffice makes it in /tmp, named by its user and the MD5 of the profile's
+    URL (in UTF-16, each byte in hex without a leading zero), and removes it when it ends
+    by itself, not when stopped."""
+    digest = hashlib.md5(profile.as_uri().encode("utf-16-le"), usedforsecurity=False).digest()
+    name = "".join(f"{byte:x}" for byte in digest)
+    return Path("/tmp") / f"OSL_PIPE_{os.getuid()}_SingleOfficeIPC_{name}"
 
 
 def _environment() -> dict[str, str]:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -59,7 +60,9 @@ def test_a_writer_that_dies_fails_the_build_with_its_name(
     assert main([str(folder), "-q"]) == 0
     before = {p.name: p.read_bytes() for p in (folder / "output").iterdir()}
     monkeypatch.setattr(type(EDITIONS["docx"]), "write", lambda *_args: os._exit(3))
+    pipes = set(Path("/tmp").glob(f"OSL_PIPE_{os.getuid()}_*"))
     assert main([str(folder), "-q", "--no-cache"]) == 1
+    assert set(Path("/tmp").glob(f"OSL_PIPE_{os.getuid()}_*")) <= pipes  # LibreOffice stopped
     err = capsys.readouterr().err
     expected = "docx edition: error: its writer stopped without a word (exit 3) [edition.crashed]"
     assert expected in err
