@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from press import cache, extract
 from press.cli import main
-from press.editions import pdfparts
+from press.editions import pdfparts, pdfpieces
 from press.editions.pdfparts import chapters_break
 from press.resources import TOOL_ROOT
 from tests.conftest import PRINT_MARGIN_PT, Built, put
@@ -33,6 +33,15 @@ def pdf_detail(folder: Path, capsys, *args: str) -> str:  # type: ignore[no-unty
     return next(line for line in capsys.readouterr().out.splitlines() if line.startswith("  pdf"))
 
 
+def destinations(path: Path) -> dict[str, int]:
+    """Each named destination and the page (from 0) it leads to."""
+    pdf = pikepdf.open(path)
+    index = {page.obj.objgen: i for i, page in enumerate(pdf.pages)}
+    flat = list(pdf.Root.Names.Dests.Names)
+    pairs = zip(flat[::2], flat[1::2], strict=True)
+    return {str(name): index[dest[0].objgen] for name, dest in pairs}
+
+
 def test_the_report_is_laid_out_by_chapter(report: Built) -> None:
     detail = next(w.detail for w in report.result.written if w.format == "pdf")
     assert "8 chapters laid out in parallel" in detail
@@ -40,10 +49,7 @@ def test_the_report_is_laid_out_by_chapter(report: Built) -> None:
 
 def test_links_reach_their_targets_across_chapters(report: Built) -> None:
     pdf = pikepdf.open(report.path("pdf"))
-    index = {page.obj.objgen: i for i, page in enumerate(pdf.pages)}
-    flat = list(pdf.Root.Names.Dests.Names)
-    pairs = zip(flat[::2], flat[1::2], strict=True)
-    dests = {str(name): index[dest[0].objgen] for name, dest in pairs}
+    dests = destinations(report.path("pdf"))
     links = []  # (page the link is on, page it leads to, anchor)
     for number, page in enumerate(pdf.pages):
         for annotation in page.obj.get("/Annots", []):
@@ -234,3 +240,56 @@ def test_the_contents_leaders_are_drawn_two_strings_to_a_piece() -> None:
         'a::after { content: leader("..") attr(data-page); } b { content: leader(". . ") }'
         ' i { content: leader("--") }'
     )
+
+
+def placed_text(path: Path) -> list[list[tuple[str, float, float]]]:
+    """Each page's pieces of text with where they are drawn."""
+    pages = []
+    for page in PdfReader(path).pages:
+        found: list[tuple[str, float, float]] = []
+
+        def visit(text: str, _cm: object, tm: list[float], *_rest: object) -> None:
+            if text.strip():
+                found.append((text, round(tm[4], 2), round(tm[5], 2)))  # noqa: B023
+
+        page.extract_text(visitor_text=visit)
+        pages.append(found)
+    return pages
+
+
+@pytest.mark.parametrize(
+    "css", ["", "#refs { border-top: 1pt solid; padding-top: 6pt } .csl-entry { margin-top: 3pt }"]
+)
+def test_a_long_bibliography_is_laid_out_in_pieces_as_in_one(
+    copy_root, tmp_path, monkeypatch, css: str
+) -> None:
+    """Laid out a few pages at a time (the layout process holds those pages only), the
+    bibliography's pages are the same as laid out in one piece: each piece of text in the same
+    place, the same anchors on the same pages, each once, the same bookmarks."""
+    folder = copy_root("embedded")
+    put(folder, "styles/print.css", (TOOL_ROOT / "styles" / "print.css").read_text() + css)
+    log = tmp_path / "pieces.log"
+    documents = pdfpieces.documents
+
+    def logged(page: str, render):  # type: ignore[no-untyped-def]
+        for document in documents(page, render):  # in the layout processes
+            with log.open("a") as out:
+                out.write(f"{len(document.pages)}\n")
+            yield document
+
+    monkeypatch.setattr(pdfpieces, "documents", logged)
+    built = {}
+    for name, piece in (("one", 10**9), ("pieces", 2_500)):
+        monkeypatch.setattr(pdfpieces, "PIECE", piece)
+        log.write_text("")
+        output = tmp_path / name
+        assert main([str(folder), "-q", "--no-cache", "--output", str(output)]) == 0  # agree
+        built[name] = (output / "north-korea-missile-tests.pdf", log.read_text().split())
+    one, pieces = built["one"], built["pieces"]
+    assert len(pieces[1]) == len(one[1]) + 1  # the bibliography in two pieces
+    assert placed_text(pieces[0]) == placed_text(one[0])
+    assert destinations(pieces[0]) == destinations(one[0])
+    pdf = pikepdf.open(pieces[0])
+    names = [str(name) for name in list(pdf.Root.Names.Dests.Names)[::2]]
+    assert len(names) == len(set(names))
+    assert outline(PdfReader(pieces[0])) == outline(PdfReader(one[0]))

@@ -133,6 +133,8 @@ def lay_out(layout: Layout) -> Laid:
         return hit
     import weasyprint
 
+    from press.editions import pdfparts, pdfpieces
+
     _one_array_type()
     folder = layout.folder
     fetcher = local_fetcher(resources.allowed_roots(folder))
@@ -142,16 +144,26 @@ def lay_out(layout: Layout) -> Laid:
             sheet, fonts, refused = _stylesheet(layout.css, folder)
             shared = {"stylesheets": [sheet], "font_config": fonts}
             fetcher.refused += refused
-        html = weasyprint.HTML(
-            string=layout.page, base_url=folder.as_uri() + "/", url_fetcher=fetcher
-        )
-        document = html.render(**layout.options, **shared)
-        data = document.write_pdf(**layout.options) if layout.write else b""
-    anchors = {name: i for i, p in reversed(list(enumerate(document.pages))) for name in p.anchors}
+
+        def render(page: str) -> weasyprint.Document:
+            html = weasyprint.HTML(string=page, base_url=folder.as_uri() + "/",
+                                   url_fetcher=fetcher)  # fmt: skip
+            return html.render(**layout.options, **shared)
+
+        pieces, pages, anchors = [], 0, {}
+        for document in pdfpieces.documents(layout.page, render):
+            for i, page in enumerate(document.pages):
+                for name in page.anchors:
+                    anchors.setdefault(name, pages + i)
+            pages += len(document.pages)
+            if layout.write:
+                pieces.append(document.write_pdf(**layout.options))
+            del document  # before the next piece is laid out
+    data = pdfparts.merge(pieces) if pieces else b""
     reading = layout.reading if layout.write else None
     text = extract.read_pages(data, reading) if reading else []
-    laid = Laid(data, len(document.pages), text, anchors,
-                [r.getMessage() for r in records], fetcher.refused)  # fmt: skip
+    warnings = list(dict.fromkeys(r.getMessage() for r in records))  # pieces: an entry twice
+    laid = Laid(data, pages, text, anchors, warnings, fetcher.refused)
     if not laid.refused:
         values = dataclasses.asdict(laid)
         del values["pdf"], values["cached"]

@@ -59,6 +59,8 @@ LEADER_REPEATS = 2
 out and draws a leader as one piece per string (x50: 93,000 dots in the contents, 9.1 s of the
 front's layout, 5.6 with two to a piece); the dots stay where they were, anchored at the
 line's end, at most one fewer next to the title and the number."""
+Names = list[tuple[pikepdf.String, pikepdf.Array]]
+"""Named destinations: each name and where it leads."""
 SHEETS_ONLY = (
     "@page { background: none !important; border: none !important; }"
     " html, body { background: none !important; margin: 0 !important; padding: 0 !important; }"
@@ -204,13 +206,36 @@ class Joined:
 def join(front: bytes, chapters: list[bytes], sheets: bytes, fonts: list[Path]) -> Joined:
     """One PDF from the front part, the chapters and the sheets of running heads; each of
     the ``fonts`` its parts embed is embedded once (see :func:`_share_fonts`)."""
-    out = pikepdf.open(io.BytesIO(front))
+    out, names, items = _appended(front, chapters)
+    unknown = _link_across(out, {bytes(name) for name, _dest in names})
+    _named(out, names, items)
+    _draw_sheets(out, pikepdf.open(io.BytesIO(sheets)))
+    _share_fonts(out, fonts)
+    return Joined(_saved(out), unknown)
+
+
+def merge(parts: list[bytes]) -> bytes:
+    """Consecutive runs of one part's pages (a chapter laid out in pieces) as one part, its
+    ``press-xref:`` links left for :func:`join`."""
+    if len(parts) == 1:
+        return parts[0]
+    out, names, items = _appended(parts[0], parts[1:])
+    _named(out, names, items)
+    return _saved(out)
+
+
+def _appended(
+    first: bytes, parts: list[bytes]
+) -> tuple[pikepdf.Pdf, Names, list[pikepdf.OutlineItem]]:
+    """``first`` with the pages of ``parts`` after its own, their tags adopted; the named
+    destinations of all, and the bookmarks of ``parts`` (``first`` keeps its own)."""
+    out = pikepdf.open(io.BytesIO(first))
     tree = out.Root.get("/StructTreeRoot")
     nums = tree.ParentTree.Nums if tree is not None else None
     next_key = _next_key(nums) if nums is not None else 0
     names = _dests(out, {p.obj.objgen: p for p in out.pages})
     items: list[pikepdf.OutlineItem] = []
-    for data in chapters:
+    for data in parts:
         part = pikepdf.open(io.BytesIO(data))
         start = len(out.pages)
         out.pages.extend(part.pages)
@@ -221,20 +246,28 @@ def join(front: bytes, chapters: list[bytes], sheets: bytes, fonts: list[Path]) 
         names += _dests(part, new_pages)
         with part.open_outline() as outline:
             items += [_moved(item, index_of) for item in outline.root]
-    unknown = _link_across(out, {bytes(name) for name, _dest in names})
+    return out, names, items
+
+
+def _named(out: pikepdf.Pdf, names: Names, items: list[pikepdf.OutlineItem]) -> None:
+    """``names`` as the named destinations of ``out`` (the first of a name: the pieces of a
+    chapter each have the anchors of the boxes that hold them), ``items`` after its bookmarks."""
     if names:
-        names.sort(key=lambda pair: bytes(pair[0]))
+        first: dict[bytes, tuple[pikepdf.String, pikepdf.Array]] = {}
+        for name, dest in names:
+            first.setdefault(bytes(name), (name, dest))
         if "/Names" not in out.Root:
             out.Root.Names = pikepdf.Dictionary()
-        flat = [value for pair in names for value in pair]
+        flat = [value for key in sorted(first) for value in first[key]]
         out.Root.Names.Dests = pikepdf.Dictionary(Names=pikepdf.Array(flat))
     with out.open_outline() as outline:
         outline.root.extend(items)
-    _draw_sheets(out, pikepdf.open(io.BytesIO(sheets)))
-    _share_fonts(out, fonts)
+
+
+def _saved(pdf: pikepdf.Pdf) -> bytes:
     buffer = io.BytesIO()
-    out.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
-    return Joined(buffer.getvalue(), unknown)
+    pdf.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return buffer.getvalue()
 
 
 def _join_tags(
@@ -269,9 +302,7 @@ def _next_key(nums: pikepdf.Array) -> int:
     return max(keys) + 1 if keys else 0
 
 
-def _dests(
-    pdf: pikepdf.Pdf, pages: dict[tuple[int, int], pikepdf.Page]
-) -> list[tuple[pikepdf.String, pikepdf.Array]]:
+def _dests(pdf: pikepdf.Pdf, pages: dict[tuple[int, int], pikepdf.Page]) -> Names:
     """The named destinations of ``pdf``, pointing at the joined PDF's ``pages``."""
     found = []
     dests = pdf.Root.get("/Names", {}).get("/Dests")
