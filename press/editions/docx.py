@@ -38,7 +38,7 @@ class DocxEdition:
         # writers start; the PDF's layout waits for that)
         from press.editions.wordcheck import check_package, stable_zip
         from press.editions.wordlayout import heading_pages
-        from press.editions.wordpages import data_of, finish, set_toc_pages
+        from press.editions.wordpages import data_of, finish, toc_pages
         from press.editions.wordstyles import reference_docx
 
         # Written alone (a long report's, after an edit: the PDF lays out its few chapters
@@ -73,12 +73,13 @@ class DocxEdition:
         # not compacted, the x50 one-paragraph edit's Word edition: 3.5 s, not 4.5-5.2.
         with office.waiting(soffice) if alone else nullcontext():
             data, entries = finish(data, config, job.design, data_of(logo_url(config)), depth)
+            filled: dict[str, bytes] = {}
             if soffice:  # the parsed document freed meanwhile (x50: 100 MiB)
                 pages, detail = heading_pages(data, [e.text for e in entries], soffice)
                 if config.docx.toc_page_numbers:
                     numbered = zip(entries, pages, strict=True)
-                    data = set_toc_pages(data, {e.bookmark: p for e, p in numbered if p})
-        data = stable_zip(data)
+                    filled = toc_pages(data, {e.bookmark: p for e, p in numbered if p})
+        data = stable_zip(data, filled)
         check_package(data)
         target.write_bytes(data)
         extract.docx_text(data)  # what the parity check will read

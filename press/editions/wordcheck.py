@@ -13,6 +13,7 @@ import io
 import posixpath
 import time
 import zipfile
+from collections.abc import Mapping
 
 from lxml import etree
 
@@ -54,8 +55,9 @@ def check_package(data: bytes) -> None:
         raise BuildError(Problem(PLACE, None, p, "docx.package") for p in problems)
 
 
-def stable_zip(data: bytes) -> bytes:
-    """The package with fixed member dates, so equal inputs give equal bytes."""
+def stable_zip(data: bytes, parts: Mapping[str, bytes] | None = None) -> bytes:
+    """The package with fixed member dates, so equal inputs give equal bytes, and with
+    ``parts`` (name -> bytes) in place of its own."""
     moment = time.gmtime(max(source_date_epoch() or 0, 315532800))  # ZIP dates start in 1980
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
@@ -63,5 +65,5 @@ def stable_zip(data: bytes) -> bytes:
             fixed = zipfile.ZipInfo(item.filename, date_time=moment[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o644 << 16
-            target.writestr(fixed, source.read(item))
+            target.writestr(fixed, (parts or {}).get(item.filename) or source.read(item))
     return out.getvalue()

@@ -12,6 +12,7 @@ import base64
 import copy
 import io
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ import docx
 from docx.document import Document as DocxDocument
 from docx.enum.section import WD_SECTION_START
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.opc.oxml import serialize_part_xml
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Emu, Inches, Mm, Pt
@@ -30,6 +32,7 @@ from press.design import Design
 from press.editions.pages import Labels, created, labels
 from press.editions.wordfonts import embed_fonts
 
+DOCUMENT = "word/document.xml"
 TITLE_STYLES = ("Title", "Subtitle", "Author", "Date", "Organisation")
 PAPER = {"a4": (Mm(210), Mm(297)), "a5": (Mm(148), Mm(210)),
          "letter": (Inches(8.5), Inches(11)), "legal": (Inches(8.5), Inches(14))}  # fmt: skip
@@ -66,7 +69,8 @@ def headings(document: DocxDocument) -> list[TocEntry]:
     entries = []
     names = {s.style_id: s.name for s in document.styles}  # python-docx looks each one up slowly
     for paragraph in _body_paragraphs(document):
-        style = names.get(paragraph._p.style or "", "") if paragraph._p.style else "Normal"
+        style_id = paragraph._p.style
+        style = names.get(style_id, "") if style_id else "Normal"
         match = re.fullmatch(r"Heading ([1-3])", style)
         if not match:
             continue
@@ -76,20 +80,20 @@ def headings(document: DocxDocument) -> list[TocEntry]:
     return entries
 
 
-def set_toc_pages(data: bytes, pages: dict[str, int]) -> bytes:
-    """Fill the contents' PAGEREF results with ``pages`` (bookmark name -> page number)."""
-    document = docx.Document(io.BytesIO(data))
-    body = document.element.body
-    for instr in body.iter(qn("w:instrText")):
+def toc_pages(data: bytes, pages: dict[str, int]) -> dict[str, bytes]:
+    """The package's document part with the contents' PAGEREF results filled with ``pages``
+    (bookmark name -> page number): that part alone parsed (python-docx opening and saving
+    the package took 0.13 s at x50, this 0.06)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        root = etree.fromstring(package.read(DOCUMENT))
+    for instr in root.iter(qn("w:instrText")):
         match = re.fullmatch(r"\s*PAGEREF (\S+) \\h\s*", instr.text or "")
         if not match or match.group(1) not in pages:
             continue
         result = _field_result(instr)
         if result is not None:
             result.text = str(pages[match.group(1)])
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
+    return {DOCUMENT: serialize_part_xml(root)}
 
 
 def _page_setup(document: DocxDocument, config: Config) -> None:
