@@ -26,6 +26,7 @@ import hashlib
 import html
 import io
 import re
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -238,7 +239,9 @@ def _appended(
     for data in parts:
         part = pikepdf.open(io.BytesIO(data))
         start = len(out.pages)
-        out.pages.extend(part.pages)
+        with warnings.catch_warnings():  # of links to names: _named writes the names
+            warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+            out.pages.extend(part.pages)
         new_pages = {p.obj.objgen: out.pages[start + i] for i, p in enumerate(part.pages)}
         index_of = {p.obj.objgen: start + i for i, p in enumerate(part.pages)}
         if tree is not None and nums is not None and "/StructTreeRoot" in part.Root:

@@ -12,9 +12,11 @@ A page that begins with an entry is laid out as in one piece: there the boxes th
 entries go on from the page before with no top margin, padding or border (WeasyPrint slices
 a box at a page break), and a piece's start is given the same. The entries before a piece
 are kept as empty hidden ``div`` elements, so selectors that count siblings match as before
-(CSS counters on the entries would not count them). Where no page of a piece but its first
-begins with an entry, the next try takes twice as many entries, or, if the piece had three
-pages or more (its entries break across pages), all that are left.
+(CSS counters on the entries would not count them). Links within the chapter are made links
+between parts (``press-xref:``, see :mod:`press.editions.pdfparts`): what one leads to may be
+laid out in another piece. Where no page of a piece but its first begins with an entry, the
+next try takes twice as many entries, or, if the piece had three pages or more (its entries
+break across pages), all that are left.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from typing import TYPE_CHECKING
 
 import lxml.html
 from lxml import etree
+
+from press.editions.pdfparts import XREF
 
 if TYPE_CHECKING:
     import weasyprint
@@ -50,6 +54,8 @@ def documents(
     if sum(sizes) < piece * 3 // 2 or not all(entry.get("id") for entry in entries):
         yield render(page)
         return
+    for link in root.xpath("//a[starts-with(@href, '#')]"):  # to a page of another piece
+        link.set("href", XREF + link.get("href")[1:])
     start = 0
     while True:
         end, total = start + 1, sizes[start]
