@@ -19,6 +19,10 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from press.errors import Problem
 
+CONTENT_COMMENTS = {"comment_start_string": "{##", "comment_end_string": "##}"}
+"""A Jinja comment in a section: ``{#`` opens pandoc's attributes (``# Findings {#findings}``,
+``::: {#refs}``), which Jinja took for an unclosed comment."""
+
 
 def environment(
     folders: Sequence[Path], *, html: bool, builtin: Path | None = None
@@ -37,6 +41,7 @@ def environment(
         undefined=jinja2.StrictUndefined,
         autoescape=html,
         keep_trailing_newline=True,
+        **({} if html else CONTENT_COMMENTS),
     )
     env.filters["long_date"] = long_date
     return env

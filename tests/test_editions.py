@@ -6,10 +6,12 @@ import json
 import re
 from types import SimpleNamespace
 
+import lxml.html
 import pytest
 from pypdf import PdfReader
 
 from press import pandoc
+from press.cli import main
 from press.editions.pages import PIECE, Piece, as_json, fragment
 from press.extract import missing_in_order
 from press.resources import TOOL_ROOT
@@ -156,6 +158,21 @@ def test_jinja_variables_and_footnote(minimal: Built) -> None:
     assert minimal.html.footnotes == [
         "Samples were taken at low tide, as in earlier surveys (Harbour Board, 2023)."
     ]
+
+
+def test_pandoc_attributes_are_not_jinja_comments(copy_root, capsys) -> None:
+    """``{#id}`` is pandoc's (a heading's id, where the bibliography stands); a Jinja comment
+    in a section is written ``{## ... ##}``."""
+    folder = copy_root()
+    section = sorted((folder / "content").glob("*.md"))[0]
+    added = "\n\n## Where it stands {#standing}\n\nSee [this]{#this}. {## to the editor ##}Done.\n"
+    section.write_text(section.read_text() + added)
+    assert main([str(folder), "-q"]) == 0, capsys.readouterr().err
+    root = lxml.html.parse(str(folder / "output" / "briefing.html")).getroot()
+    assert "Where it stands" in root.get_element_by_id("standing").text_content()
+    assert root.get_element_by_id("this").text_content() == "this"
+    assert "See this. Done." in " ".join(root.text_content().split())
+    assert "to the editor" not in root.text_content()
 
 
 def test_same_figures_and_captions(built: Built) -> None:
