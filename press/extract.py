@@ -174,9 +174,9 @@ def _read_docx(data: bytes) -> EditionText:
     names = {style.style_id: style.name for style in document.styles if style.type == kind}
     default = document.styles.default(kind)
     fallback = default.name if default is not None else ""
-    for para in document.paragraphs:
-        style = names.get(para._p.style, fallback) or ""
-        text = clean(_paragraph_text(para._p))
+    for paragraph in document.element.body.iterchildren(f"{_W}p"):  # document.paragraphs
+        style = names.get(_STYLE_ID(paragraph), fallback) or ""
+        text = clean(_paragraph_text(paragraph))
         if not text:
             continue
         if style.startswith("Heading"):
@@ -210,6 +210,7 @@ _RUN_TEXT = etree.XPath(
     ),
     namespaces={"w": _W[1:-1]},
 )
+_STYLE_ID = etree.XPath("string(w:pPr/w:pStyle/@w:val)", namespaces={"w": _W[1:-1]})
 _AS_TEXT = {f"{_W}cr": "\n", f"{_W}noBreakHyphen": "-", f"{_W}ptab": "\t", f"{_W}tab": "\t"}
 
 

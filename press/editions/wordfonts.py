@@ -14,9 +14,10 @@ import uuid
 from docx.document import Document as DocxDocument
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.packuri import PackURI
-from docx.opc.part import Part
+from docx.opc.part import Part, XmlPart
 from docx.oxml import OxmlElement, parse_xml
-from docx.oxml.ns import qn
+from docx.oxml.ns import nsmap, qn
+from lxml import etree
 
 from press.design import Design, subset_font
 
@@ -73,13 +74,18 @@ def obfuscate(data: bytes, key: str) -> bytes:
     return bytes(out)
 
 
+_TEXT = etree.XPath("//w:t/text()", namespaces={"w": nsmap["w"]})
+
+
 def _characters(document: DocxDocument) -> set[str]:
+    """Every character of the document's text, headers, footers and notes; and the digits. A
+    part python-docx has parsed is read as it is (its ``blob`` is the part serialized: at x50
+    the body's 4 MB written and parsed again, 0.09 s)."""
     text: set[str] = set("0123456789")
     for part in document.part.package.iter_parts():
         if part.partname.endswith(".xml") and "/word/" in part.partname:
-            root = parse_xml(part.blob)
-            for t in root.iter(qn("w:t")):
-                text.update(t.text or "")
+            root = part.element if isinstance(part, XmlPart) else parse_xml(part.blob)
+            text.update("".join(_TEXT(root)))
     return text
 
 
@@ -108,6 +114,4 @@ def _turn_on(document: DocxDocument) -> None:
 
 
 def _xml(element) -> bytes:  # type: ignore[no-untyped-def]
-    from lxml import etree
-
     return etree.tostring(element, xml_declaration=True, encoding="UTF-8", standalone=True)
