@@ -7,6 +7,7 @@ Each source is a Jinja template rendered with the report's values, so
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,9 +19,10 @@ import yaml
 
 from press import templating
 from press.config import Config
-from press.errors import BuildError, Problem
+from press.errors import BuildError, Problem, warning
 
 CONTENT_DIR = "content"
+log = logging.getLogger("press")
 
 
 @dataclass(frozen=True)
@@ -93,10 +95,28 @@ def load_sections(config: Config) -> list[Section]:
         except jinja2.TemplateError as exc:
             problems.append(templating.problem(exc, _shown_in(config), "source.template"))
             continue
+        for line in _old_comments(source):
+            log.warning(warning(shown, line, OLD_COMMENT, "source.comment"))
         sections.append(Section(path, shown, source, text, front))
     if problems:
         raise BuildError(problems)
     return sections
+
+
+OLD_COMMENT = (
+    "'{# ... #}' is not a comment in a section ('{#' begins pandoc's attributes): write"
+    " '{## ... ##}'"
+)
+_OLD_COMMENT = re.compile(r"\{#(?!#).*?#\}", re.S)
+"""Jinja's own comment, which in a section is text (:data:`templating.CONTENT_COMMENTS`);
+pandoc's attributes (``{#findings}``) hold no ``#}``."""
+
+
+def _old_comments(source: str) -> list[int]:
+    """The line of each ``{# ... #}`` in ``source``."""
+    if "{#" not in source:
+        return []
+    return [source.count("\n", 0, m.start()) + 1 for m in _OLD_COMMENT.finditer(source)]
 
 
 class FrontMatterError(ValueError):

@@ -201,6 +201,20 @@ def test_uncited_entry_is_a_warning_with_its_line(copy_root, capsys) -> None:
     assert lines == ["sources.json:2: warning: entry 'unused2020' is never cited [bib.uncited]"]
 
 
+def test_a_jinja_comment_in_a_section_is_written_as_the_readme_says(copy_root, capsys) -> None:
+    """``{# ... #}`` is text in a section (``{#`` is pandoc's); said, with its line."""
+    folder = copy_root()
+    section = sorted((folder / "content").glob("*.md"))[0]
+    section.write_text(section.read_text() + "\n\nMore. {# an old note #}\n{## a new one ##}\n")
+    line = section.read_text().splitlines().index("More. {# an old note #}") + 1
+    code, lines = run(capsys, str(folder), "--format", "html", "-q")
+    assert code == 0
+    assert lines == [
+        f"content/{section.name}:{line}: warning: '{{# ... #}}' is not a comment in a section"
+        " ('{#' begins pandoc's attributes): write '{## ... ##}' [source.comment]"
+    ]
+
+
 def test_a_reader_that_stops_reading_is_no_internal_error() -> None:
     """`python build.py styles | head -1`: the list stops there, without a traceback."""
     command = [sys.executable, str(TOOL_ROOT / "build.py"), "styles"]
