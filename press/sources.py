@@ -125,7 +125,9 @@ class FrontMatterError(ValueError):
         self.line = line
 
 
-_TEMPLATED = re.compile(r"\{[{%]|\{##|\r")
+_TEMPLATED = re.compile(
+    r"\{[{%]|" + re.escape(templating.CONTENT_COMMENTS["comment_start_string"]) + r"|\r"
+)
 """What Jinja reads in a text (its delimiters) or changes (``\\r\\n`` made ``\\n``). A text
 without it renders as itself, its front matter blanked, and is not compiled (x50: 350
 sections, 0.3 s of every build)."""

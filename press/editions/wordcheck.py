@@ -65,5 +65,6 @@ def stable_zip(data: bytes, parts: Mapping[str, bytes] | None = None) -> bytes:
             fixed = zipfile.ZipInfo(item.filename, date_time=moment[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o644 << 16
-            target.writestr(fixed, (parts or {}).get(item.filename) or source.read(item))
+            replaced = (parts or {}).get(item.filename)
+            target.writestr(fixed, source.read(item) if replaced is None else replaced)
     return out.getvalue()
