@@ -50,6 +50,8 @@ def test_an_edit_lays_out_its_chapter_and_numbers_as_a_whole_layout(
     _, before = toc_of(folder / "output" / f"{STEM}.docx")
     kept = list((folder / ".cache" / "office-profile").iterdir())
     assert len(kept) == 1  # LibreOffice's profile, for the next run
+    with zipfile.ZipFile(kept[0]) as package:  # noted as started (the next test)
+        assert b"ooSetupLastVersion" in package.read("user/registrymodifications.xcu")
     kept[0].write_bytes(b"damaged")  # then made again
     section = folder / "content" / "02-japan-and-south-korea.md"
     section.write_text(section.read_text() + "\n\nA long added paragraph. " * 120 + "\n")
@@ -193,3 +195,32 @@ def test_a_report_without_a_profile_of_its_own_starts_from_the_machines(
         assert waiting.process.returncode == 0
     assert len(pdfium.PdfDocument(pdf)) > 10
     assert not (tmp_path / "report" / ".cache" / "office-profile").exists()  # not copied in
+
+
+@needs_office
+def test_libreoffice_runs_its_first_start_tests_once_not_at_every_conversion(
+    tmp_path, monkeypatch
+) -> None:
+    """A kept profile notes LibreOffice's version as started: without the note it ran its
+    graphics rendering tests at every start, headless, half of its processor time."""
+    monkeypatch.setattr(office, "TEMPLATES", tmp_path / "share")
+    soffice = command() or ""
+    (tmp_path / "one.txt").write_text("One line.\n")
+    with zipfile.ZipFile(office.make_template(soffice)) as package:
+        package.extractall(tmp_path / "settled")
+    shutil.copytree(tmp_path / "settled", tmp_path / "unsettled")
+    noted = re.compile(
+        r'<item oor:path="/org.openoffice.Setup/Product"><prop oor:name="ooSetupLastVersion"'
+        r' oor:op="fuse"><value>\d+\.\d+</value></prop></item>'
+    )
+    for kind in ("settled", "unsettled"):
+        user = tmp_path / kind / "user"
+        registry = (user / "registrymodifications.xcu").read_text()
+        assert noted.search(registry)
+        if kind == "unsettled":
+            (user / "registrymodifications.xcu").write_text(noted.sub("", registry))
+        (user / "GraphicsRenderTests.log").unlink()  # written by the tests, each time they run
+        office._converted(soffice, tmp_path / kind, [tmp_path / "one.txt"])
+        assert (tmp_path / "one.pdf").is_file()
+    assert not (tmp_path / "settled" / "user" / "GraphicsRenderTests.log").exists()
+    assert (tmp_path / "unsettled" / "user" / "GraphicsRenderTests.log").exists()
