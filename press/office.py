@@ -46,9 +46,14 @@ def command() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
+def _program(soffice: str) -> Path:
+    """The folder of LibreOffice's program (``soffice`` is a link to it on Debian)."""
+    return Path(soffice).resolve().parent
+
+
 def version(soffice: str) -> str:
     """LibreOffice's build, from the version file beside its program (its path else)."""
-    program = Path(soffice).resolve().parent
+    program = _program(soffice)
     for name in ("versionrc", "version.ini"):
         if (program / name).is_file():
             return (program / name).read_text(encoding="utf-8", errors="replace")
@@ -262,8 +267,7 @@ def _settled(soffice: str, profile: Path) -> bytes:
 
 def _release(soffice: str) -> str | None:
     """LibreOffice's release (``7.4``), as its own configuration gives it."""
-    program = Path(soffice).resolve().parent
-    main = program.parent / "share" / "registry" / "main.xcd"
+    main = _program(soffice).parent / "share" / "registry" / "main.xcd"
     try:
         text = main.read_text(encoding="utf-8", errors="replace")
     except OSError:
