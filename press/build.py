@@ -49,7 +49,10 @@ class Options:
     check: bool = True
     """Prove the editions agree before they replace the last ones; lint the bibliography."""
     cache: bool = True
-    """Reuse the results of earlier builds (.cache/ in the report folder)."""
+    """Reuse the results of earlier builds (.cache/ in the report folder). Without it the
+    build keeps its results in its temporary folder, for itself alone: its writers read
+    their editions' text as they write them, and the parity check finds it there (the
+    seed's check 0.17 -> 0.01 s)."""
     on_stage: Callable[[str, float], None] | None = None
     """Told each stage's name and seconds as it ends (the CLI's live display)."""
     on_edition: Callable[[str, str, float], None] | None = None
@@ -115,9 +118,9 @@ def build(options: Options) -> Result:
     folder = options.folder.resolve()
     with (
         _BUILDING,
-        scratch(),
+        scratch() as temporary,
         captured() as records,
-        cache.using(cache.Cache(folder, options.cache)) as store,
+        cache.using(cache.Cache(folder if options.cache else temporary)) as store,
     ):
         result = _build(options, lambda: problems_in(records) if options.strict else [])
         store.prune()

@@ -7,7 +7,9 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from press import cache
 from press.cli import main
@@ -242,3 +244,35 @@ def test_a_checked_section_is_not_walked_again_yet_says_the_same(tmp_path: Path,
     err = capsys.readouterr().err
     assert "content/03-plain.md:7: error: unknown citation key 'okafor2021'" in err
     assert "content/01-findings.md:4: error: unknown citation key 'okafor2021'" in err
+
+
+def test_without_the_cache_each_edition_is_still_read_once(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """--no-cache keeps the build's results in its temporary folder, for itself: each writer
+    reads its edition's text as it writes it (in its own process), and the parity check
+    after the writers finds that reading there instead of reading the edition again. No
+    stage's result is kept in the report folder (only the record of the build, for the next
+    build's nothing-changed test)."""
+    from press import extract
+
+    folder = tmp_path / "report"
+    shutil.copytree(ROOTS / "minimal", folder)
+    reads = tmp_path / "reads"  # appended to by every process: the writers are forked
+
+    def spy(name: str) -> Callable[..., extract.EditionText]:
+        read = getattr(extract, name)
+
+        def spied(*args: Any) -> extract.EditionText:
+            with reads.open("a") as out:
+                out.write(name + "\n")
+            return read(*args)
+
+        return spied
+
+    for name in ("_read_html", "_read_docx", "_read_pdf"):
+        monkeypatch.setattr(extract, name, spy(name))
+    out = build(folder, capsys, "--no-cache")
+    assert "checked: the editions agree" in out
+    assert sorted(reads.read_text().split()) == ["_read_docx", "_read_html", "_read_pdf"]
+    assert [p.name for p in (folder / ".cache").iterdir()] == ["last-build.json"]
