@@ -28,7 +28,7 @@ from press.check import parity
 from press.citations import Document, Parsed, parse, resolve
 from press.config import Config, load_config
 from press.design import load_design
-from press.editions import EDITIONS, Job, preload, write_all
+from press.editions import EDITIONS, Job, preload, rehearsal, write_all
 from press.errors import BuildError, Problem, captured, problems_in, warning
 from press.extract import Reading, print_reading
 from press.lint import lint
@@ -138,7 +138,8 @@ def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Re
     with staged(output) as stage:
         tasks = []
         for style in styles:
-            document = resolve(parsed, style, citation_locale(config, style))
+            locale = citation_locale(config, style)
+            document = resolve(parsed, style, locale, rehearsal(config, design))
             documents.append(document)
             job = Job(config, document, design)
             for name in config.formats:

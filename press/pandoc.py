@@ -6,7 +6,9 @@ import json
 import logging
 import os
 import subprocess
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,27 @@ def _ran(args: Sequence[str], stdin: str | bytes) -> subprocess.CompletedProcess
     command = [executable(), "--sandbox", *args, *RUNTIME]
     with turns.turn():
         return subprocess.run(command, input=data, capture_output=True, check=False)
+
+
+def started(args: Sequence[str], stdin: str | bytes, *, place: str) -> Callable[[], bytes]:
+    """:func:`run` started in a thread of its own: what it prints, when asked for (and what
+    it raises, then). The thread does not keep the build from ending, should it fail."""
+    future: Future[bytes] = Future()
+
+    def go() -> None:
+        try:
+            future.set_result(run(args, stdin, place=place))
+        except BaseException as exc:  # raised where the result is asked for
+            future.set_exception(exc)
+
+    threading.Thread(target=go, daemon=True).start()
+    return future.result
+
+
+def attempt(args: Sequence[str], stdin: str | bytes) -> bytes | None:
+    """What pandoc prints, or None if it fails, and nothing said of either (for a draft)."""
+    proc = _ran(args, stdin)
+    return proc.stdout if proc.returncode == 0 else None
 
 
 def to_json(args: Sequence[str], stdin: str | bytes, *, place: str) -> Node:

@@ -175,6 +175,20 @@ def _schema() -> etree.RelaxNG:
     return etree.RelaxNG(etree.parse(citeproc.SCHEMA_PATH))
 
 
+def without_given_names(csl: Path, folder: Path) -> Path | None:
+    """A copy of the style in ``folder`` that does not add given names to tell authors
+    apart (the draft of :func:`press.citations.resolve`), or None if it does not. Only that
+    attribute goes; the rest of the file is as it was."""
+    tree = etree.parse(str(csl), _parser())
+    citation = tree.getroot().find(f"{CSL_NS}citation")
+    if citation is None or citation.get("disambiguate-add-givenname") != "true":
+        return None
+    del citation.attrib["disambiguate-add-givenname"]
+    path = folder / f"draft-{csl.name}"
+    tree.write(str(path), xml_declaration=True, encoding="utf-8")
+    return path
+
+
 def _parser() -> etree.XMLParser:
     return etree.XMLParser(no_network=True, resolve_entities=False)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from press import cache, office, workers
-from press.citations import Document
+from press.citations import Document, Rehearsal
 from press.config import Config
 from press.design import Design
 from press.errors import Problem, captured, problems_in
@@ -74,6 +74,11 @@ class Edition(Protocol):
         started early so that it is ready when asked (the writers' processes share it)."""
         ...
 
+    def rehearse(self, job: Job) -> None:
+        """Do ahead, from a draft of the processed document, what :meth:`write` will find in
+        the cache if the real document comes out the same there (:func:`rehearsal`)."""
+        ...
+
 
 _loading: list[threading.Thread] = []
 
@@ -119,6 +124,36 @@ def _imported(module: str) -> None:
     importlib.import_module(module)
 
 
+def _loaded() -> None:
+    """Wait for the libraries :func:`preload` imports: a process forked while another thread
+    imports would find the import locks held."""
+    while _loading:
+        _loading.pop().join()
+
+
+def rehearsal(config: Config, design: Design) -> Rehearsal:
+    """The editions rehearsed from a draft of the processed document while citeproc makes the
+    real one (:func:`press.citations.resolve`): each writer's :meth:`Edition.rehearse`, in a
+    process aside on the core citeproc leaves free, which makes the draft itself (this
+    process's memory stays as it was) and is stopped when the real document comes
+    (:func:`press.workers.aside`). What it lays out is in the cache, where the writers find
+    what came out the same."""
+
+    def rehearse(draft: Callable[[], Document]) -> AbstractContextManager[None]:
+        if (os.cpu_count() or 1) < 2:
+            return nullcontext()
+        _loaded()
+
+        def run() -> None:
+            job = Job(config, draft(), design)
+            for name in config.formats:
+                EDITIONS[name].rehearse(job)
+
+        return workers.aside(run)
+
+    return rehearse
+
+
 def write_all(
     tasks: list[tuple[str, Job, Path]],
     on_written: Callable[[int, float], None] | None = None,
@@ -139,8 +174,7 @@ def write_all(
     starts here first. Warnings logged in a process are logged again here; a problem in any
     writer fails the build.
     """
-    while _loading:
-        _loading.pop().join()
+    _loaded()
     one_core = (os.cpu_count() or 1) <= 1  # then every writer here, one after the other
     for _name, job, _target in tasks:
         job.document.digest, job.document.headings  # noqa: B018

@@ -33,6 +33,9 @@ class DocxEdition:
         starts it itself once pandoc has ended (:meth:`write`)."""
         return office.waiting(None if job.long else office.command())
 
+    def rehearse(self, job: Job) -> None:
+        """Nothing: its pandoc run beside citeproc's would be the build's peak."""
+
     def write(self, job: Job, target: Path) -> str:
         # python-docx is imported here, in the writer's process (0.1 s less before the
         # writers start; the PDF's layout waits for that)

@@ -31,6 +31,9 @@ class HtmlEdition:
     def ahead(self, job: Job) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
 
+    def rehearse(self, job: Job) -> None:
+        """Nothing: its pandoc runs beside citeproc's would be the build's peak."""
+
     def write(self, job: Job, target: Path) -> str:
         # A copy of its own, freed before pandoc runs: a walk over the shared document would
         # copy into this process every page of it, kept while pandoc runs (x50: ~100 MiB).

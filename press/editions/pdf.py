@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import lxml.html
 
 from press import cache, extract, pandoc, resources
-from press.config import PageSettings
+from press.config import Config, PageSettings
 from press.design import file_url
 from press.editions import Job
 from press.editions.pages import (
@@ -68,9 +68,7 @@ class PdfEdition:
         for char in job.design.missing_glyphs(_text_of(page)):
             message = f"no shipped font has a glyph for {char!r} (U+{ord(char):04X})"
             log.warning(warning("pdf edition", None, message, "font.missing-glyph"))
-        options: dict[str, Any] = {"pdf_tags": True}
-        if config.pdf.standard:
-            options["pdf_variant"] = f"pdf/{config.pdf.standard}"
+        options = _options(config)
         reading = extract.print_reading(config, job.design)
         parts = pdfparts.split(page)
         if parts is None:  # one piece, handed out as one (the other writers start with it)
@@ -79,6 +77,30 @@ class PdfEdition:
             return f"{whole.pages} pages"
         fonts = [font.path for font in job.design.font_files]
         return _write_in_parts(parts, config.folder, options, reading, target, fonts)
+
+    def rehearse(self, job: Job) -> None:
+        """Lay out the chapters of a draft into the cache, longest first, one after another,
+        with the contents' first try: :meth:`write` finds those that came out the same. Not
+        the bibliography: its layout, up to 300 MiB, beside citeproc's pandoc would be the
+        build's peak (and the draft's bibliography is where it may differ)."""
+        from press.editions import pdfparts
+
+        parts = pdfparts.split(print_page(job))
+        if parts is None:
+            return
+        reading = extract.print_reading(job.config, job.design)
+        layouts = _layouts(parts, job.config.folder, _options(job.config), reading)
+        for layout in sorted(layouts, key=lambda layout: -len(layout.page)):
+            if 'id="refs"' not in layout.page and _from_cache(layout.key()) is None:
+                lay_out(layout)
+
+
+def _options(config: Config) -> dict[str, Any]:
+    """WeasyPrint's options for the report: tagged, and the PDF standard it asks for."""
+    options: dict[str, Any] = {"pdf_tags": True}
+    if config.pdf.standard:
+        options["pdf_variant"] = f"pdf/{config.pdf.standard}"
+    return options
 
 
 def print_page(job: Job) -> str:
@@ -235,12 +257,15 @@ def _laid_out(layouts: list[Layout], finishing: bool = False) -> list[Laid]:
     """:func:`lay_out` for each of ``layouts``: what is cached read here, the rest laid out
     in the workers (not a task per cached chapter: at x50 an edit leaves 350 of 351), the
     longest first so that no long one is left to run alone at the end. ``finishing``: the
-    last layouts of the edition (then, as when most come from the cache, the work left is
-    brief: see :func:`parallel`)."""
+    last layouts of the edition (then, as when an eighth of the HTML or less is left to lay
+    out, the rest cached, the work left is brief: see :func:`parallel`; measured in HTML,
+    not in chapters, because a rehearsal can leave one chapter out of 352, the bibliography,
+    which is a third of the work)."""
     found = [_from_cache(layout.key()) for layout in layouts]
     missing = sorted((i for i, laid in enumerate(found) if laid is None),
                      key=lambda i: -len(layouts[i].page))  # fmt: skip
-    brief = finishing or 2 * len(missing) < len(layouts)
+    left = sum(len(layouts[i].page) for i in missing)
+    brief = finishing or 8 * left <= sum(len(layout.page) for layout in layouts)
     for css in dict.fromkeys(layouts[i].css for i in missing if layouts[i].css):
         _stylesheet(css, layouts[0].folder)  # here, before the workers fork: theirs from then
     calls = [(layouts[i],) for i in missing]
@@ -253,6 +278,17 @@ def _laid_out(layouts: list[Layout], finishing: bool = False) -> list[Laid]:
     for i, laid in zip(missing, parallel(lay_out, calls, brief, told), strict=True):
         found[i] = laid
     return [laid for laid in found if laid is not None]
+
+
+def _layouts(
+    parts: pdfparts.Split, folder: Path, options: dict[str, Any], reading: extract.Reading
+) -> list[Layout]:
+    """The front with placeholder page numbers (to learn its length), then each chapter."""
+    placeholder = parts.front(dict.fromkeys(parts.toc_targets, 8888))
+    layouts = [Layout(placeholder, folder, options, css=parts.front_css, write=False)]
+    layouts += [Layout(chapter.html, folder, options, reading, parts.css)
+                for chapter in parts.chapters]  # fmt: skip
+    return layouts
 
 
 def _write_in_parts(
@@ -268,11 +304,7 @@ def _write_in_parts(
     if the numbers changed the front's length); then the parts joined."""
     from press.editions import pdfparts
 
-    placeholder = parts.front(dict.fromkeys(parts.toc_targets, 8888))
-    layouts = [Layout(placeholder, folder, options, css=parts.front_css, write=False)]
-    layouts += [Layout(chapter.html, folder, options, reading, parts.css)
-                for chapter in parts.chapters]  # fmt: skip
-    guess, *chapters = _laid_out(layouts)
+    guess, *chapters = _laid_out(_layouts(parts, folder, options, reading))
     _reported(dataclasses.replace(guess, warnings=[]))  # the final front says them
     chapters = [_reported(chapter) for chapter in chapters]
     counts = [chapter.pages for chapter in chapters]
