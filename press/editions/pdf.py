@@ -90,8 +90,9 @@ class PdfEdition:
             return
         reading = extract.print_reading(job.config, job.design)
         layouts = _layouts(parts, job.config.folder, _options(job.config), reading)
+        store = cache.active()
         for layout in sorted(layouts, key=lambda layout: -len(layout.page)):
-            if 'id="refs"' not in layout.page and _from_cache(layout.key()) is None:
+            if 'id="refs"' not in layout.page and not store.has("pdf-layout", layout.key()):
                 lay_out(layout)
 
 
