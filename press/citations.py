@@ -160,7 +160,7 @@ def resolve(
 
     In a long report (:data:`LONG_CITEPROC`) under a style that adds given names to tell
     authors apart (APA), citeproc spends most of its time on that: x50 with 2,300 distinct
-    sources, 24-31 s instead of 1.5. While it runs, the same citations go through the style
+    sources, 24-35 s instead of 1.5-2.1. While it runs, the same citations go through the style
     without it, which renders them the same unless two cited authors share a family name,
     and ``meanwhile`` is given that draft until the real document comes (the editions
     rehearse from it: :func:`press.editions.rehearsal`). Every edition is written from the
