@@ -10,6 +10,7 @@ the build's own process, to the end, rather than in a process killed when citepr
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from press import citations, workers
+from press import citations, editions, workers
 from press.build import Options, build, citation_locale, prepare
 from press.design import load_design
 from press.extract import from_pdf, print_reading
@@ -146,3 +147,13 @@ def test_a_short_report_is_not_rehearsed(tmp_path: Path) -> None:
     citations.resolve(parsed, styles[0], citation_locale(config, styles[0]), asked.append)
     assert 0 < len(parsed.places) <= citations.LONG_CITEPROC
     assert asked == []
+
+
+def test_one_core_has_no_rehearsal_not_even_the_draft(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = embedded_copy(tmp_path / "report")
+    config = prepare(Options(folder=folder))[0]
+    assert editions.rehearsal(config, load_design(folder)) is not None
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert editions.rehearsal(config, load_design(folder)) is None

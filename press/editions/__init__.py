@@ -131,17 +131,18 @@ def _loaded() -> None:
         _loading.pop().join()
 
 
-def rehearsal(config: Config, design: Design) -> Rehearsal:
+def rehearsal(config: Config, design: Design) -> Rehearsal | None:
     """The editions rehearsed from a draft of the processed document while citeproc makes the
     real one (:func:`press.citations.resolve`): each writer's :meth:`Edition.rehearse`, in a
     process aside on the core citeproc leaves free, which makes the draft itself (this
     process's memory stays as it was) and is stopped when the real document comes
     (:func:`press.workers.aside`). What it lays out is in the cache, where the writers find
-    what came out the same."""
+    what came out the same. None on one core: nothing is left free there, not even for the
+    draft."""
+    if (os.cpu_count() or 1) < 2:
+        return None
 
     def rehearse(draft: Callable[[], Document]) -> AbstractContextManager[None]:
-        if (os.cpu_count() or 1) < 2:
-            return nullcontext()
         _loaded()
 
         def run() -> None:
