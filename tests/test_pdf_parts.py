@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from press import cache, extract
 from press.cli import main
-from press.editions import pdfparts, pdfpieces
+from press.editions import pdfpieces
 from press.editions.pdfparts import chapters_break
 from press.resources import TOOL_ROOT
 from tests.conftest import PRINT_MARGIN_PT, Built, put
@@ -228,18 +228,6 @@ def test_the_contents_keep_the_reports_own_style(copy_root, capsys, one_piece: b
     assert marks and "..." not in toc
     for _, title, page in marks:
         assert f"{title} [p. {page}]" in " ".join(toc.split()), title
-
-
-def test_the_contents_leaders_are_drawn_two_strings_to_a_piece() -> None:
-    """WeasyPrint draws a leader as one piece per string: the front part's are doubled (at x50
-    its 93,000 dots took 9 s to lay out and draw), in each way a stylesheet may write one."""
-    css = 'a::after { content: leader(".") attr(data-page); } b { content: leader(dotted) }'
-    css += " i { content: leader('-') }"
-    wider = pdfparts.LEADER.sub(pdfparts._wider, css)
-    assert wider == (
-        'a::after { content: leader("..") attr(data-page); } b { content: leader(". . ") }'
-        ' i { content: leader("--") }'
-    )
 
 
 def placed_text(path: Path) -> list[list[tuple[str, float, float]]]:

@@ -156,9 +156,9 @@ def lay_out(layout: Layout) -> Laid:
         return hit
     import weasyprint
 
-    from press.editions import pdfparts, pdfpieces
+    from press.editions import pdfparts, pdfpieces, weasytuning
 
-    _one_array_type()
+    weasytuning.apply()
     folder = layout.folder
     fetcher = local_fetcher(resources.allowed_roots(folder))
     with captured("weasyprint", only_here=True) as records:
@@ -192,29 +192,6 @@ def lay_out(layout: Layout) -> Laid:
         del values["pdf"], values["cached"]
         cache.active().put("pdf-layout", layout.key(), json.dumps(values).encode() + b"\n" + data)
     return laid
-
-
-_SIZED_ARRAY = re.compile(r"(\w+)\[(\d+)\]")
-
-
-@once
-def _one_array_type() -> None:
-    """WeasyPrint 70 asks cffi for a C array type of each length it subsets a font to
-    (``hb_codepoint_t[N]``), and cffi parses each new type with pycparser, 8 ms a time: a
-    quarter of the seed's chapter layouts. Here the same arrays, from the same values, are
-    made as ``hb_codepoint_t[]``: one type, parsed once per process."""
-    from weasyprint.text.ffi import ffi
-
-    new = ffi.new
-
-    def new_array(cdecl: Any, init: Any = None) -> Any:
-        if isinstance(cdecl, str) and isinstance(init, (list, tuple)):
-            sized = _SIZED_ARRAY.fullmatch(cdecl)
-            if sized and int(sized[2]) == len(init):
-                cdecl = f"{sized[1]}[]"
-        return new(cdecl, init)
-
-    ffi.new = new_array  # type: ignore[method-assign]
 
 
 _STYLESHEETS: dict[tuple[str, str, str], tuple[weasyprint.CSS, FontConfiguration, list[str]]] = {}

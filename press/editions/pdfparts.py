@@ -53,13 +53,6 @@ PAGE_OF_LINK = re.compile(
     r"target-counter\(\s*attr\(\s*href(?:\s+url)?\s*\)\s*,\s*page\s*(?:,[^()]*)?\)"
 )
 """How a print stylesheet shows the page a link leads to (the contents' page numbers)."""
-LEADER = re.compile(r"""leader\(\s*(?:"([^"]*)"|'([^']*)'|(dotted|solid|space))\s*\)""")
-LEADER_KEYWORDS = {"dotted": ". ", "solid": "_", "space": " "}
-LEADER_REPEATS = 2
-"""How many of the leader's string each of its pieces holds in the front part: WeasyPrint lays
-out and draws a leader as one piece per string (x50: 93,000 dots in the contents, 9.1 s of the
-front's layout, 5.6 with two to a piece); the dots stay where they were, anchored at the
-line's end, at most one fewer next to the title and the number."""
 Names = list[tuple[pikepdf.String, pikepdf.Array]]
 """Named destinations: each name and where it leads."""
 SHEETS_ONLY = (
@@ -150,7 +143,7 @@ def split(page: str) -> Split | None:
     return Split(
         chapters=chapters,
         css=css,
-        front_css=LEADER.sub(_wider, PAGE_OF_LINK.sub("attr(data-page)", css)),  # numbers in
+        front_css=PAGE_OF_LINK.sub("attr(data-page)", css),  # numbers in
         front=front,
         toc_targets=targets,
         title=titles[0] if titles else "",
@@ -484,13 +477,6 @@ def _front_page(
         return _html(front)
 
     return html, [link.get("href")[len(XREF) :] for link in links]
-
-
-def _wider(leader: re.Match[str]) -> str:
-    """A ``leader()`` whose string is its own repeated :data:`LEADER_REPEATS` times."""
-    quoted, single, keyword = leader.groups()
-    text = LEADER_KEYWORDS[keyword] if keyword else quoted if quoted is not None else single
-    return "leader(" + _css_string(text * LEADER_REPEATS) + ")"
 
 
 def _first_heading(elements: list[etree._Element]) -> str:

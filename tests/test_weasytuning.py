@@ -1,0 +1,60 @@
+"""What press changes in how WeasyPrint works leaves what it lays out as it was."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import weasyprint
+from weasyprint.layout import inline
+
+from press.editions import weasytuning
+
+CONTENTS = """<!DOCTYPE html><html><head><style>
+  @page { size: A5; margin: 15mm; }
+  body { font-family: serif; }
+  li { list-style: none; }
+  .dots a::after { content: leader(".") " " attr(data-page); }
+  .spaced a::after { content: leader(dotted) attr(data-page); }
+  .rule a::after { content: leader("_") attr(data-page); }
+</style></head><body>
+  <ul class="dots">
+    <li><a data-page="3">Introduction</a></li>
+    <li><a data-page="12">A heading long enough to wrap across the whole width of the line and
+      on to a second line, where the leader begins</a></li>
+  </ul>
+  <ul class="spaced"><li><a data-page="47">Reactions of Japan and South Korea</a></li></ul>
+  <ul class="rule"><li><a data-page="101">Bibliography</a></li></ul>
+</body></html>"""
+
+
+def leaders(document: weasyprint.Document) -> list[list[tuple[str, float, float]]]:
+    """Each leader's boxes from left to right: their text, left and right edges."""
+    found: list[list[tuple[str, float, float]]] = []
+
+    def walk(box: Any) -> None:
+        if box.is_leader:
+            boxes = sorted(box.children, key=lambda c: c.position_x)
+            found.append([(c.text, c.position_x, c.position_x + c.width) for c in boxes])
+        for child in getattr(box, "children", ()):
+            walk(child)
+
+    for page in document.pages:
+        walk(page._page_box)
+    return found
+
+
+def test_a_leader_is_one_run_of_the_same_dots_in_the_same_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    weasytuning.apply()
+    tuned = leaders(weasyprint.HTML(string=CONTENTS).render())
+    monkeypatch.setattr(inline, "handle_leader", inline.handle_leader.__wrapped__)
+    plain = leaders(weasyprint.HTML(string=CONTENTS).render())
+    assert len(tuned) == len(plain) == 4
+    for run, copies in zip(tuned, plain, strict=True):
+        assert len(copies) > 10 and len(run) == 1
+        text, left, right = run[0]
+        assert text == "".join(t for t, _l, _r in copies)
+        assert left == pytest.approx(copies[0][1], abs=1e-6)
+        assert right == pytest.approx(copies[-1][2], abs=0.01)
