@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from press import cache, extract
 from press.cli import main
-from press.editions import pdfpieces
+from press.editions import pdfparts, pdfpieces
 from press.editions.pdfparts import chapters_break
 from press.resources import TOOL_ROOT
 from tests.conftest import PRINT_MARGIN_PT, Built, put
@@ -300,3 +300,41 @@ def test_a_long_bibliography_is_laid_out_in_pieces_as_in_one(
     assert outline(PdfReader(pieces[0])) == outline(PdfReader(one[0]))
     assert links(pieces[0]) == links(one[0])
     assert sum(name.startswith("ref-") for _, name in links(one[0])) > 30
+
+
+@pytest.mark.parametrize("numbers", ["plain", "page-of-total"])
+def test_sheets_in_two_halves_carry_the_same_heads_and_numbers(
+    copy_root, tmp_path, monkeypatch, numbers: str
+) -> None:
+    """Many sheets are laid out in two halves side by side: every page's running head and
+    number is as with the sheets in one run, the second half beginning on a page of either
+    side (its first right page an odd one, as in one run). "Page 3 of 14" needs every sheet in
+    one run: it is not halved."""
+    folder = copy_root("embedded")
+    report = folder / "report.yaml"
+    report.write_text(report.read_text() + f"page:\n  numbers: {numbers}\n")
+    made: list[int] = []
+    furniture = pdfparts.furniture
+
+    def counted(*args):  # type: ignore[no-untyped-def]
+        runs = furniture(*args)
+        made.append(len(runs))
+        return runs
+
+    monkeypatch.setattr(pdfparts, "furniture", counted)
+    margins, placed = {}, {}
+    for name, apart in (("whole", 10**6), ("halves", 9)):
+        monkeypatch.setattr(pdfparts, "SHEETS_APART", apart)
+        output = tmp_path / name
+        argv = [str(folder), "-q", "--no-cache", "--format", "pdf", "--output", str(output)]
+        assert main(argv) == 0
+        path = output / "north-korea-missile-tests.pdf"
+        margins[name] = [margin_text(page) for page in PdfReader(path).pages]
+        placed[name] = placed_text(path)
+    assert made == ([1, 2] if numbers == "plain" else [1, 1])
+    assert placed["halves"] == placed["whole"]  # each piece of text where it was
+    heads, feet = zip(*margins["halves"], strict=True)
+    total = len(feet)
+    expected = [str(n) if numbers == "plain" else f"Page {n} of {total}" for n in (2, 3, 9)]
+    assert [feet[1], feet[2], feet[8]] == expected
+    assert "Reactions of Japan and South Korea" in " ".join(heads)

@@ -295,14 +295,14 @@ def _write_in_parts(
                 numbers.setdefault(name, start + page + 1)
             start += chapter.pages
         sheets = pdfparts.furniture(parts, front_pages, counts)
-        front, furniture = map(_reported, _laid_out([
+        front, *furniture = map(_reported, _laid_out([
             Layout(parts.front(numbers), folder, options, css=parts.front_css),  # not read
-            Layout(sheets, folder, {}, css=parts.sheets_css),
+            *(Layout(run, folder, {}, css=parts.sheets_css) for run in sheets),
         ], finishing=True))  # fmt: skip
         if front.pages == front_pages:
             break
         front_pages = front.pages
-    joined = pdfparts.join(front.pdf, [c.pdf for c in chapters], furniture.pdf, fonts)
+    joined = pdfparts.join(front.pdf, [c.pdf for c in chapters], [f.pdf for f in furniture], fonts)
     for name in joined.unknown:  # what WeasyPrint says of such a link in one piece
         log.warning(warning("pdf edition", None, f"No anchor #{name} for internal URI reference",
                             "pdf.weasyprint"))  # fmt: skip

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import html
 import io
+import itertools
 import re
 import warnings
 from collections import defaultdict
@@ -173,21 +174,46 @@ def chapters_break(css: str) -> bool:
     return value in ("page", "always")
 
 
-def furniture(split: Split, front_pages: int, chapter_pages: list[int]) -> str:
-    """A page of empty sheets, one per page of the joined PDF, carrying its running head."""
-    sheets = []
-    for index in range(front_pages):
-        strings = f"report-title {_css_string(split.title)}, chapter ''" if index == 0 else ""
-        named = "page: cover;" if index == 0 and split.cover else ""
-        sheets.append((named, strings))
+SHEETS_APART = 200
+"""Sheets from which they are laid out in two halves, side by side with the contents (x50: 592
+sheets, 5 s, the longer of the two at the end of a build)."""
+NUMBERED_TOGETHER = re.compile(r":first\b|:nth\(|counters?\(\s*pages\b")
+"""What a stylesheet's page rules may use that a half of the sheets would get wrong: the first
+page, a page's place, the number of pages."""
+
+
+def furniture(split: Split, front_pages: int, chapter_pages: list[int]) -> list[str]:
+    """Pages of empty sheets, one sheet per page of the joined PDF, carrying its running head:
+    one page, or two halves when there are :data:`SHEETS_APART` sheets or more and the sheets'
+    stylesheet numbers pages by the page counter alone. The second half begins on a right
+    page (an odd page number), its page counter reset there, its strings set again."""
+    sheets: list[tuple[str, str | None]] = [("", None)] * front_pages  # named page, chapter
     for chapter, count in zip(split.chapters, chapter_pages, strict=True):
-        sheets += [("", f"chapter {_css_string(chapter.title)}")] * count
-    styles = [
-        ("break-before: page; " if i else "") + named + (f"string-set: {s}" if s else "")
-        for i, (named, s) in enumerate(sheets)
-    ]
-    divs = "".join(f'<div style="{html.escape(style)}"></div>' for style in styles)
-    return f'<!DOCTYPE html><html lang="{split.lang}">{split.sheets_head}<body>{divs}</body></html>'
+        sheets += [("", chapter.title)] * count
+    if sheets and split.cover:
+        sheets[0] = ("page: cover;", None)
+    cuts = [0, len(sheets)]
+    if len(sheets) >= SHEETS_APART and not NUMBERED_TOGETHER.search(split.sheets_css):
+        half = len(sheets) // 2
+        cuts.insert(1, half + half % 2)
+    pages = []
+    for start, end in itertools.pairwise(cuts):
+        styles = []
+        for index in range(start, end):
+            named, title = sheets[index]
+            strings = "" if title is None else f"chapter {_css_string(title)}"
+            if index == start:  # what the sheets before it set
+                chapter = _css_string(title or "")
+                strings = f"report-title {_css_string(split.title)}, chapter {chapter}"
+            breaks = "break-before: page; " if index > start else ""
+            styles.append(f"{breaks}{named}string-set: {strings}" if strings else breaks + named)
+        divs = "".join(f'<div style="{html.escape(style)}"></div>' for style in styles)
+        head = split.sheets_head
+        if start:
+            reset = f"<style>@page :first {{ counter-reset: page {start + 1} }}</style>"
+            head = head.replace("</head>", reset + "</head>", 1)
+        pages.append(f'<!DOCTYPE html><html lang="{split.lang}">{head}<body>{divs}</body></html>')
+    return pages
 
 
 @dataclass(frozen=True)
@@ -197,13 +223,14 @@ class Joined:
     """Anchors that links point to and no part has (those links are left inert)."""
 
 
-def join(front: bytes, chapters: list[bytes], sheets: bytes, fonts: list[Path]) -> Joined:
-    """One PDF from the front part, the chapters and the sheets of running heads; each of
-    the ``fonts`` its parts embed is embedded once (see :func:`_share_fonts`)."""
+def join(front: bytes, chapters: list[bytes], sheets: list[bytes], fonts: list[Path]) -> Joined:
+    """One PDF from the front part, the chapters and the sheets of running heads (in one or
+    more runs of pages); each of the ``fonts`` its parts embed is embedded once (see
+    :func:`_share_fonts`)."""
     out, names, items = _appended(front, chapters)
     unknown = _link_across(out, {bytes(name) for name, _dest in names})
     _named(out, names, items)
-    _draw_sheets(out, pikepdf.open(io.BytesIO(sheets)))
+    _draw_sheets(out, [pikepdf.open(io.BytesIO(run)) for run in sheets])
     _share_fonts(out, fonts)
     return Joined(_saved(out), unknown)
 
@@ -350,14 +377,15 @@ def _link_across(pdf: pikepdf.Pdf, known: set[bytes]) -> list[str]:
     return unknown
 
 
-def _draw_sheets(pdf: pikepdf.Pdf, sheets: pikepdf.Pdf) -> None:
+def _draw_sheets(pdf: pikepdf.Pdf, runs: list[pikepdf.Pdf]) -> None:
     """Draw each sheet (running heads, page numbers) over its page, as a pagination artifact."""
-    if len(sheets.pages) != len(pdf.pages):
-        raise RuntimeError(f"{len(sheets.pages)} sheets for {len(pdf.pages)} pages")
+    sheets = [(run, sheet) for run in runs for sheet in run.pages]
+    if len(sheets) != len(pdf.pages):
+        raise RuntimeError(f"{len(sheets)} sheets for {len(pdf.pages)} pages")
     before = pdf.make_stream(b"q\n")
     after = pdf.make_stream(b"Q\n/Artifact <</Type /Pagination>> BDC\nq /PressSheet Do Q\nEMC\n")
-    for page, sheet in zip(pdf.pages, sheets.pages, strict=True):
-        form = pdf.copy_foreign(sheets.make_indirect(sheet.as_form_xobject()))
+    for page, (run, sheet) in zip(pdf.pages, sheets, strict=True):
+        form = pdf.copy_foreign(run.make_indirect(sheet.as_form_xobject()))
         resources = pikepdf.Dictionary(dict(page.obj.get("/Resources", {}).items()))
         xobjects = pikepdf.Dictionary(dict(resources.get("/XObject", {}).items()))
         xobjects.PressSheet = form
