@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,3 +62,34 @@ def test_a_leader_is_one_run_of_the_same_dots_in_the_same_place(
         assert text == "".join(t for t, _l, _r in copies)
         assert left == pytest.approx(copies[0][1], abs=1e-6)
         assert right == pytest.approx(copies[-1][2], abs=0.01)
+
+
+WARMED = """
+import json, sys
+import pyphen, weasyprint
+from weasyprint.text.ffi import ffi
+from weasyprint.text.fonts import FontConfiguration
+from press.editions import weasytuning
+
+fonts = FontConfiguration()
+css = weasyprint.CSS(string="p { hyphens: auto; text-align: justify; width: 4cm }",
+                     font_config=fonts)
+weasytuning.warm("en-US")
+types, patterns = set(ffi._parsed_types), set(pyphen.hdcache)
+page = "<html lang=en-US><p>" + "Internationalisation of extraordinarily long words. " * 20
+weasyprint.HTML(string=page).render(stylesheets=[css], font_config=fonts).write_pdf()
+print(json.dumps({"types": sorted(set(ffi._parsed_types) - types),
+                  "patterns": [str(p) for p in set(pyphen.hdcache) - patterns],
+                  "warmed": [str(p) for p in patterns]}))
+"""
+
+
+def test_a_warmed_process_lays_out_without_parsing_c_types_or_reading_patterns() -> None:
+    """What a process's first layout would do (:func:`weasytuning.warm`) is done: a page of
+    hyphenated, justified text then parses no C type and reads no hyphenation patterns."""
+    ran = subprocess.run([sys.executable, "-c", WARMED], capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    found = json.loads(ran.stdout)
+    assert found["types"] == []
+    assert found["patterns"] == []
+    assert [Path(p).name for p in found["warmed"]] == ["hyph_en_US.dic"]
