@@ -67,7 +67,7 @@ class PdfEdition:
         from press.editions import pdfparts
 
         config = job.config
-        with _first_layout_ahead(config.language):
+        with _first_layout_ahead(config.language, beside=not job.long):
             page = print_page(job)
         for char in job.design.missing_glyphs(_text_of(page)):
             message = f"no shipped font has a glyph for {char!r} (U+{ord(char):04X})"
@@ -101,11 +101,15 @@ class PdfEdition:
 
 
 @contextlib.contextmanager
-def _first_layout_ahead(lang: str) -> Iterator[None]:
-    """What each layout process does first, done in a thread while the block runs (the print
-    page, whose HTML pandoc makes meanwhile), for this process and those it forks after:
-    WeasyPrint's first steps (:func:`weasytuning.warm`) and PDFium loaded, to read each
-    chapter's text with (the embedded report's first chapter 0.27 -> 0.07 s)."""
+def _first_layout_ahead(lang: str, beside: bool) -> Iterator[None]:
+    """What each layout process does first, done once for this process and those it forks
+    after the block: WeasyPrint's first steps (:func:`weasytuning.warm`) and PDFium loaded,
+    to read each chapter's text with. ``beside``: in a thread while the block runs (the
+    print page, whose HTML pandoc makes meanwhile; the embedded report's cold build 1.88 ->
+    1.74 s, median of 12 alternating runs). Else after it: in a long report the thread's
+    objects, made among the print page's, kept that memory from being freed, and each
+    process forked after held 10-14 MiB more (x50 distinct cold: 716 MiB at the peak, not
+    673), for no time saved."""
 
     def warm() -> None:
         from press.editions import weasytuning
@@ -113,6 +117,10 @@ def _first_layout_ahead(lang: str) -> Iterator[None]:
         importlib.import_module("pypdfium2")
         weasytuning.warm(lang)
 
+    if not beside:
+        yield
+        warm()
+        return
     thread = threading.Thread(target=warm, daemon=True)
     thread.start()
     try:
