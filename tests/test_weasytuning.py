@@ -13,6 +13,7 @@ import weasyprint
 from weasyprint.layout import inline
 
 from press.editions import weasytuning
+from press.resources import TOOL_ROOT
 
 CONTENTS = """<!DOCTYPE html><html><head><style>
   @page { size: A5; margin: 15mm; }
@@ -70,6 +71,7 @@ import pyphen, weasyprint
 from weasyprint.text.ffi import ffi
 from weasyprint.text.fonts import FontConfiguration
 from press.editions import weasytuning
+from press.resources import TOOL_ROOT
 
 fonts = FontConfiguration()
 css = weasyprint.CSS(string="p { hyphens: auto; text-align: justify; width: 4cm }",
@@ -87,8 +89,8 @@ print(json.dumps({"types": sorted(set(ffi._parsed_types) - types),
 def test_a_warmed_process_lays_out_without_parsing_c_types_or_reading_patterns() -> None:
     """What a process's first layout would do (:func:`weasytuning.warm`) is done: a page of
     hyphenated, justified text then parses no C type and reads no hyphenation patterns."""
-    ran = subprocess.run([sys.executable, "-c", WARMED], capture_output=True, text=True,
-                         check=True)  # fmt: skip
+    ran = subprocess.run([sys.executable, "-c", WARMED], cwd=TOOL_ROOT, capture_output=True,
+                         text=True, check=True)  # fmt: skip
     found = json.loads(ran.stdout)
     assert found["types"] == []
     assert found["patterns"] == []
