@@ -303,13 +303,13 @@ def test_a_long_bibliography_is_laid_out_in_pieces_as_in_one(
 
 
 @pytest.mark.parametrize("numbers", ["plain", "page-of-total"])
-def test_sheets_in_two_halves_carry_the_same_heads_and_numbers(
+def test_sheets_in_runs_carry_the_same_heads_and_numbers(
     copy_root, tmp_path, monkeypatch, numbers: str
 ) -> None:
-    """Many sheets are laid out in two halves side by side: every page's running head and
-    number is as with the sheets in one run, the second half beginning on a page of either
-    side (its first right page an odd one, as in one run). "Page 3 of 14" needs every sheet in
-    one run: it is not halved."""
+    """Many sheets are laid out in runs side by side: every page's running head and number is
+    as with the sheets in one run, each run beginning on a page of either side (its first
+    right page an odd one, as in one run). "Page 3 of 14" needs every sheet in one run: it is
+    not cut."""
     folder = copy_root("embedded")
     report = folder / "report.yaml"
     report.write_text(report.read_text() + f"page:\n  numbers: {numbers}\n")
@@ -323,17 +323,17 @@ def test_sheets_in_two_halves_carry_the_same_heads_and_numbers(
 
     monkeypatch.setattr(pdfparts, "furniture", counted)
     margins, placed = {}, {}
-    for name, apart in (("whole", 10**6), ("halves", 9)):
-        monkeypatch.setattr(pdfparts, "SHEETS_APART", apart)
+    for name, per_run in (("whole", 10**6), ("runs", 4)):
+        monkeypatch.setattr(pdfparts, "SHEETS_PER_RUN", per_run)
         output = tmp_path / name
         argv = [str(folder), "-q", "--no-cache", "--format", "pdf", "--output", str(output)]
         assert main(argv) == 0
         path = output / "north-korea-missile-tests.pdf"
         margins[name] = [margin_text(page) for page in PdfReader(path).pages]
         placed[name] = placed_text(path)
-    assert made == ([1, 2] if numbers == "plain" else [1, 1])
-    assert placed["halves"] == placed["whole"]  # each piece of text where it was
-    heads, feet = zip(*margins["halves"], strict=True)
+    assert made == ([1, 4] if numbers == "plain" else [1, 1])  # 14 sheets: from 1, 5, 9, 11
+    assert placed["runs"] == placed["whole"]  # each piece of text where it was
+    heads, feet = zip(*margins["runs"], strict=True)
     total = len(feet)
     expected = [str(n) if numbers == "plain" else f"Page {n} of {total}" for n in (2, 3, 9)]
     assert [feet[1], feet[2], feet[8]] == expected
