@@ -5,6 +5,7 @@ what WeasyPrint does on its first layout in a process, done ahead (:func:`warm`)
 
 from __future__ import annotations
 
+import contextlib
 import re
 from functools import cache as once
 from math import inf
@@ -29,11 +30,13 @@ def warm(lang: str) -> None:
     forked from it after: the hyphenation patterns for ``lang`` read (55 ms, in each process
     that lays out hyphenated text) and :data:`FIRST_TYPES` parsed."""
     import pyphen
+    from cffi import CDefError
     from weasyprint.text.ffi import ffi
 
     apply()
     for cdecl in FIRST_TYPES:
-        ffi.typeof(cdecl)
+        with contextlib.suppress(CDefError):  # one a later WeasyPrint no longer declares
+            ffi.typeof(cdecl)
     if language := pyphen.language_fallback(lang):
         pyphen.Pyphen(lang=language)
 
