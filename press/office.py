@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -179,10 +180,22 @@ def _environment() -> dict[str, str]:
     return environment
 
 
+LISTENING = 3.0
+"""Seconds a conversion waits for the waiting instance to listen for command lines (its pipe
+appears 0.1 s after it starts on an idle machine; a build hands it the Word edition later)."""
+
+
 def _taken() -> _Instance | None:
-    """The waiting instance, if no conversion has been handed to it yet (by any process)."""
+    """The waiting instance, if it listens and no conversion has been handed to it yet (by
+    any process). One handed over before the instance listened started an instance of its own
+    on the same profile, and the waiting one failed (a test under load, once)."""
     if _instance is None:
         return None
+    pipe, since = _pipe(_instance.folder / "profile"), time.monotonic()
+    while not pipe.exists():
+        if time.monotonic() - since > LISTENING:
+            return None  # a conversion of its own, on a profile of its own
+        time.sleep(0.01)
     try:
         os.close(os.open(_instance.folder / "taken", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
     except OSError:  # taken, and gone or going: a second conversion starts its own

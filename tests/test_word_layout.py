@@ -224,3 +224,22 @@ def test_libreoffice_runs_its_first_start_tests_once_not_at_every_conversion(
         assert (tmp_path / "one.pdf").is_file()
     assert not (tmp_path / "settled" / "user" / "GraphicsRenderTests.log").exists()
     assert (tmp_path / "unsettled" / "user" / "GraphicsRenderTests.log").exists()
+
+
+def test_a_conversion_is_not_handed_to_an_instance_that_does_not_listen(
+    tmp_path, monkeypatch
+) -> None:
+    """Handed over before the waiting LibreOffice listens, a conversion would start a second
+    instance on its profile: it waits for the pipe, and without one converts on its own."""
+    waiting = office._Instance(process=None, folder=tmp_path)  # type: ignore[arg-type]
+    monkeypatch.setattr(office, "_instance", waiting)
+    monkeypatch.setattr(office, "LISTENING", 0.05)
+    assert office._taken() is None
+    assert not (tmp_path / "taken").exists()  # still there for a conversion once it listens
+    pipe = office._pipe(tmp_path / "profile")
+    pipe.touch()
+    try:
+        assert office._taken() is waiting
+        assert (tmp_path / "taken").exists()
+    finally:
+        pipe.unlink()
