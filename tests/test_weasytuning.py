@@ -66,12 +66,11 @@ def test_a_leader_is_one_run_of_the_same_dots_in_the_same_place(
 
 
 WARMED = """
-import json, sys
+import json
 import pyphen, weasyprint
 from weasyprint.text.ffi import ffi
 from weasyprint.text.fonts import FontConfiguration
 from press.editions import weasytuning
-from press.resources import TOOL_ROOT
 
 fonts = FontConfiguration()
 css = weasyprint.CSS(string="p { hyphens: auto; text-align: justify; width: 4cm }",

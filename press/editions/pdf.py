@@ -10,7 +10,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import dataclasses
-import importlib
 import itertools
 import json
 import logging
@@ -112,9 +111,10 @@ def _first_layout_ahead(lang: str, beside: bool) -> Iterator[None]:
     673), for no time saved."""
 
     def warm() -> None:
+        import pypdfium2  # noqa: F401
+
         from press.editions import weasytuning
 
-        importlib.import_module("pypdfium2")
         weasytuning.warm(lang)
 
     if not beside:

@@ -26,6 +26,7 @@ import hashlib
 import html
 import io
 import itertools
+import math
 import re
 import warnings
 from collections import defaultdict
@@ -180,7 +181,7 @@ with each other and the contents (x50: 592 sheets took 5 s in one run, the longe
 the end of a build; in two halves of 1.7 s beside the contents' 1.9 s, one process still
 worked alone for 1.5 s at the end; in four runs the work is shared out more evenly)."""
 NUMBERED_TOGETHER = re.compile(r":first\b|:nth\(|counters?\(\s*pages\b")
-"""What a stylesheet's page rules may use that a half of the sheets would get wrong: the first
+"""What a stylesheet's page rules may use that a run of the sheets would get wrong: the first
 page, a page's place, the number of pages."""
 
 
@@ -195,7 +196,7 @@ def furniture(split: Split, front_pages: int, chapter_pages: list[int]) -> list[
     if sheets and split.cover:
         sheets[0] = ("page: cover;", None)
     together = NUMBERED_TOGETHER.search(split.sheets_css)
-    runs = 1 if together else max(1, -(-len(sheets) // SHEETS_PER_RUN))
+    runs = 1 if together else max(1, math.ceil(len(sheets) / SHEETS_PER_RUN))
     cuts = sorted({0, len(sheets), *(2 * round(i * len(sheets) / runs / 2) for i in range(runs))})
     pages = []
     for start, end in itertools.pairwise(cuts):
