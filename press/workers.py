@@ -169,17 +169,18 @@ def run_all(
 @contextlib.contextmanager
 def aside(call: Callable[[], object]) -> Iterator[None]:
     """``call()`` in a process forked for it while the block runs, on the processor time the
-    block leaves (nice 10), and saying nothing: its output goes nowhere, what it raises is
-    dropped. When the block ends the process is killed, done or not, with whatever it
-    started (its own process group): it can leave nothing behind but whole results (the
-    cache writes a file under another name and renames it)."""
+    block leaves (nice 19, the lowest: beside a PDF worker at nice 5 it takes a twentieth of
+    a shared core, at nice 10 a quarter), and saying nothing: its output goes nowhere, what
+    it raises is dropped. When the block ends the process is killed, done or not, with
+    whatever it started (its own process group): it can leave nothing behind but whole
+    results (the cache writes a file under another name and renames it)."""
     gc.freeze()  # the collector in the process leaves this one's objects alone: shared pages
     pid = os.fork()
     if pid == 0:  # pragma: no cover (the test sees what it does, not its coverage)
         code = 1
         with contextlib.suppress(BaseException):
             os.setpgid(0, 0)
-            os.nice(10)
+            os.nice(19)
             _worker_signals()
             nowhere = os.open(os.devnull, os.O_RDWR)
             for stream in (0, 1, 2):
@@ -293,6 +294,7 @@ def parallel(
     calls: list[tuple[Any, ...]],
     brief: bool = False,
     on_each: Callable[[], None] | None = None,
+    meanwhile: Callable[[dict[int, T]], Callable[[], object] | None] | None = None,
 ) -> list[T]:
     """``function(*args)`` for each of ``calls``, results in order: in worker processes (one
     per core but one, forked for these calls and ended with them) when a writer running in
@@ -313,7 +315,12 @@ def parallel(
 
     The main process is the other core's worker: one worker per core as well held 150 MiB
     more at x50 for no time saved (the other writers want the cores too). ``on_each`` is
-    called as each call is done (from another thread for the workers')."""
+    called as each call is done (from another thread for the workers').
+
+    ``meanwhile`` is asked, with the results so far, when this process has no call left
+    to take and a worker is still on one (a long bibliography, taken first): what to do
+    until the workers are done, run :func:`aside` on the processor time they leave (then
+    killed, done or not), or None."""
     if _start_others is not None:
         _start_others(brief)
 
@@ -366,8 +373,11 @@ def parallel(
             workers.append((process, ours, listener))
         while (index := take(first=False)) is not None:
             results[index] = done(function(*calls[index]))
-        for _process, _connection, listener in workers:
-            listener.join()
+        waiting = any(listener.is_alive() for _p, _c, listener in workers)
+        extra = meanwhile(dict(results)) if meanwhile and waiting else None
+        with aside(extra) if extra else contextlib.nullcontext():
+            for _process, _connection, listener in workers:
+                listener.join()
         if failures:
             raise failures[0]
     except BaseException:

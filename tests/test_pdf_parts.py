@@ -7,6 +7,8 @@ must notice: an edit lays out the edited chapter again, not the others.
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pikepdf
@@ -15,7 +17,7 @@ from pypdf import PdfReader
 
 from press import cache, extract
 from press.cli import main
-from press.editions import pdfparts, pdfpieces
+from press.editions import pdf, pdfparts, pdfpieces
 from press.editions.pdfparts import chapters_break
 from press.resources import TOOL_ROOT
 from tests.conftest import PRINT_MARGIN_PT, Built, put
@@ -302,6 +304,58 @@ def test_a_long_bibliography_is_laid_out_in_pieces_as_in_one(
     assert sum(name.startswith("ref-") for _, name in links(one[0])) > 30
 
 
+def test_the_contents_and_sheets_before_the_bibliography_are_laid_out_while_it_is(
+    copy_root, tmp_path, monkeypatch
+) -> None:
+    """When the main process has laid out its chapters and a worker is still on the
+    bibliography (the last chapter and the longest, taken first), the contents with their
+    page numbers and the runs of sheets before the bibliography are laid out aside, into the
+    cache; after it only its own sheets are. The PDF is the same as without."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: all in one process")
+    folder = copy_root("embedded")
+    log = tmp_path / "layouts.log"
+    lay_out = pdf.lay_out
+
+    def logged(layout: pdf.Layout) -> pdf.Laid:
+        page, css = layout.page, layout.css
+        kind = ("bibliography" if 'id="refs"' in page else "sheets" if pdfparts.SHEETS_ONLY in css
+                else "guess" if not layout.write else "front" if 'data-page="' in page
+                else "chapter")  # fmt: skip
+        start = time.monotonic()
+        if kind == "bibliography":
+            time.sleep(4)
+        laid = lay_out(layout)
+        with log.open("a") as out:
+            out.write(f"{kind} {os.getpid()} {start} {time.monotonic()} {laid.cached}\n")
+        return laid
+
+    monkeypatch.setattr(pdf, "lay_out", logged)
+    monkeypatch.setattr(pdfparts, "SHEETS_PER_RUN", 4)
+    pages = {}
+    for name, cached in (("ahead", []), ("one after another", ["--no-cache"])):
+        log.write_text("")
+        output = tmp_path / name
+        assert main([str(folder), "-q", "--format", "pdf", "--output", str(output), *cached]) == 0
+        pages[name] = output / "north-korea-missile-tests.pdf"
+        if not cached:
+            lines = [line.split() for line in log.read_text().splitlines()]
+    laid = [(kind, int(pid), float(start), float(end)) for kind, pid, start, end, _ in lines]
+    assert not any(cached == "True" for *_, cached in lines)
+    [(_, worker, _, done)] = [entry for entry in laid if entry[0] == "bibliography"]
+    ahead = [
+        (kind, pid) for kind, pid, _, end in laid if kind in ("front", "sheets") and end < done
+    ]
+    assert [kind for kind, _pid in ahead] == ["front", "sheets", "sheets", "sheets"]
+    [aside] = {pid for _kind, pid in ahead}
+    assert aside not in (os.getpid(), worker)
+    after = [(kind, pid) for kind, pid, start, _ in laid if start > done]
+    assert after == [("sheets", os.getpid())]  # the bibliography's, from page 13
+    assert placed_text(pages["ahead"]) == placed_text(pages["one after another"])
+    margins = [[margin_text(page) for page in PdfReader(pages[name]).pages] for name in pages]
+    assert margins[0] == margins[1]
+
+
 @pytest.mark.parametrize("numbers", ["plain", "page-of-total"])
 def test_sheets_in_runs_carry_the_same_heads_and_numbers(
     copy_root, tmp_path, monkeypatch, numbers: str
@@ -331,7 +385,7 @@ def test_sheets_in_runs_carry_the_same_heads_and_numbers(
         path = output / "north-korea-missile-tests.pdf"
         margins[name] = [margin_text(page) for page in PdfReader(path).pages]
         placed[name] = placed_text(path)
-    assert made == ([1, 4] if numbers == "plain" else [1, 1])  # 14 sheets: from 1, 5, 9, 11
+    assert made == ([1, 4] if numbers == "plain" else [1, 1])  # 14 sheets: from 1, 5, 9, 13
     assert placed["runs"] == placed["whole"]  # each piece of text where it was
     heads, feet = zip(*margins["runs"], strict=True)
     total = len(feet)

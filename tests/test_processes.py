@@ -53,6 +53,35 @@ def test_a_worker_is_handed_a_call_only_when_it_is_free() -> None:
     assert pids[1:] == [os.getpid()] * 8
 
 
+def _slept_then_wrote(seconds: float, path: Path) -> None:
+    time.sleep(seconds)
+    path.write_text(str(os.getpid()))
+
+
+def test_what_can_be_done_meanwhile_runs_aside_until_the_workers_are_done(tmp_path) -> None:
+    """When the main process has no call left and a worker is still on one, ``meanwhile`` is
+    asked with the results so far; what it returns runs in a process aside, which is killed,
+    done or not, when the workers are."""
+    if (os.cpu_count() or 1) != 2:
+        pytest.skip("one worker: two cores")
+    asked: list[list[int]] = []
+
+    def meanwhile(results: dict[int, int]) -> object:
+        asked.append(sorted(results))
+        quick, slow = tmp_path / "quick", tmp_path / "slow"
+        return lambda: (_slept_then_wrote(0.1, quick), _slept_then_wrote(30, slow))
+
+    started = time.monotonic()
+    pids = parallel(_slept, [(2.0,), *[(0.05,)] * 4], meanwhile=meanwhile)
+    assert time.monotonic() - started < 10  # not waiting for the call aside
+    assert asked == [[1, 2, 3, 4]]  # the worker's call not done yet
+    done = int((tmp_path / "quick").read_text())
+    assert done not in (os.getpid(), *pids)
+    assert not (tmp_path / "slow").exists()
+    time.sleep(0.2)
+    assert not Path(f"/proc/{done}").exists()  # killed, and waited for
+
+
 def test_a_writer_that_dies_fails_the_build_with_its_name(
     copy_root, tmp_path, monkeypatch, capsys
 ) -> None:

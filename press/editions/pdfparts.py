@@ -185,21 +185,32 @@ NUMBERED_TOGETHER = re.compile(r":first\b|:nth\(|counters?\(\s*pages\b")
 page, a page's place, the number of pages."""
 
 
-def furniture(split: Split, front_pages: int, chapter_pages: list[int]) -> list[str]:
+def furniture(split: Split, front_pages: int, chapter_pages: list[int | None]) -> list[str]:
     """Pages of empty sheets, one sheet per page of the joined PDF, carrying its running head:
     one page, or runs of at most about :data:`SHEETS_PER_RUN` when the sheets' stylesheet
     numbers pages by the page counter alone. Each run after the first begins on a right page
-    (an odd page number), its page counter reset there, its strings set again."""
+    (an odd page number), its page counter reset there, its strings set again. When there
+    are more sheets than a run before the last chapter, a run begins where it does (or on
+    the page after, a right page), so that those before it can be laid out while the last
+    chapter, a long bibliography, still is: with the last chapter's count None (not known
+    yet), only those runs."""
+    known = chapter_pages[-1] is not None
+    counts = [*chapter_pages[:-1], chapter_pages[-1] or 1]
     sheets: list[tuple[str, str | None]] = [("", None)] * front_pages  # named page, chapter
-    for chapter, count in zip(split.chapters, chapter_pages, strict=True):
+    for chapter, count in zip(split.chapters, counts, strict=True):
         sheets += [("", chapter.title)] * count
     if sheets and split.cover:
         sheets[0] = ("page: cover;", None)
-    together = NUMBERED_TOGETHER.search(split.sheets_css)
-    runs = 1 if together else max(1, math.ceil(len(sheets) / SHEETS_PER_RUN))
-    cuts = sorted({0, len(sheets), *(2 * round(i * len(sheets) / runs / 2) for i in range(runs))})
+    tail = len(sheets) - counts[-1]
+    tail += tail % 2
+    if NUMBERED_TOGETHER.search(split.sheets_css):
+        cuts = [0, len(sheets)] if known else []
+    elif tail > SHEETS_PER_RUN:
+        cuts = _even_cuts(0, tail) + (_even_cuts(tail, len(sheets)) if known else [])
+    else:
+        cuts = _even_cuts(0, len(sheets)) if known else []
     pages = []
-    for start, end in itertools.pairwise(cuts):
+    for start, end in itertools.pairwise(sorted(set(cuts))):
         styles = []
         for index in range(start, end):
             named, title = sheets[index]
@@ -216,6 +227,13 @@ def furniture(split: Split, front_pages: int, chapter_pages: list[int]) -> list[
             head = head.replace("</head>", reset + "</head>", 1)
         pages.append(f'<!DOCTYPE html><html lang="{split.lang}">{head}<body>{divs}</body></html>')
     return pages
+
+
+def _even_cuts(start: int, end: int) -> list[int]:
+    """``start`` (even), ``end`` and the even places between that cut the sheets from one to
+    the other into runs of about equal length, at most :data:`SHEETS_PER_RUN` (or so) each."""
+    runs = max(1, math.ceil((end - start) / SHEETS_PER_RUN))
+    return [start + 2 * round(i * (end - start) / runs / 2) for i in range(runs)] + [end]
 
 
 @dataclass(frozen=True)
