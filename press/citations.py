@@ -30,7 +30,7 @@ from press.assets import embed_images
 from press.bibliography import Bibliography
 from press.config import Config
 from press.errors import BuildError, Problem, did_you_mean
-from press.safety import remove_unsafe
+from press.safety import is_unsafe, remove_unsafe
 from press.sources import Section
 from press.styles import Style, without_given_names
 
@@ -350,17 +350,20 @@ def _checked(
     hit = store.get("checked", key)
     if hit is not None:
         return doc, [], [[(k, line) for k, line in cite] for cite in json.loads(hit)]
-    doc, found = remove_unsafe(doc, section, refuse)
-    doc, image_problems = embed_images(doc, section, config)
-    nodes = [node for node in pandoc.walk(doc["blocks"]) if node["t"] in ("Cite", "Image")]
-    cites = [
-        [(c["citationId"], _line_of_key(section, c["citationId"])) for c in node["c"][0]]
-        for node in nodes
-        if node["t"] == "Cite"
-    ]
-    if not found and len(cites) == len(nodes):  # nothing found, no image: as parsed
+    nodes = list(pandoc.walk(doc["blocks"]))  # once: each step below changes few or none
+    found: list[Problem] = []
+    if any(is_unsafe(node) for node in nodes):
+        doc, found = remove_unsafe(doc, section, refuse)
+    images = any(node["t"] == "Image" for node in nodes)
+    if images:
+        doc, image_problems = embed_images(doc, section, config)
+        found += image_problems
+    lines = _key_lines(section.source)
+    cites = [[(c["citationId"], lines.get(c["citationId"])) for c in node["c"][0]]
+             for node in nodes if node["t"] == "Cite"]  # fmt: skip
+    if not found and not images:  # nothing found, no image: as parsed
         store.put("checked", key, json.dumps(cites).encode())
-    return doc, found + image_problems, cites
+    return doc, found, cites
 
 
 def _cites(doc: pandoc.Node) -> list[pandoc.Node]:
@@ -373,12 +376,19 @@ def _has_note(cite: pandoc.Node) -> bool:
     return any(pandoc.stringify(n["c"]).strip() for n in notes)
 
 
-def _line_of_key(section: Section, key: str) -> int | None:
-    pattern = re.compile(r"@\{?" + re.escape(key) + r"(?![\w:.#$%&+?<>~/-]*\w)")
-    for number, line in enumerate(section.source.splitlines(), start=1):
-        if pattern.search(line):
-            return number
-    return None
+KEY = re.compile(r"@(?:\{([^}]*)\}|(\w[\w:.#$%&+?<>~/-]*))")
+"""A citation key in Markdown, as pandoc reads it: braced, or a word and the punctuation
+within it (what ends it is not part of it)."""
+
+
+def _key_lines(source: str) -> dict[str, int]:
+    """The first line of ``source`` on which each citation key is written."""
+    lines: dict[str, int] = {}
+    for number, line in enumerate(source.splitlines(), start=1):
+        for match in KEY.finditer(line):
+            braced, bare = match.groups()
+            lines.setdefault(braced if braced is not None else bare.rstrip(":.#$%&+?<>~/-"), number)
+    return lines
 
 
 def _unique_ids(blocks: list[pandoc.Node]) -> list[pandoc.Node]:

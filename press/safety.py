@@ -34,6 +34,20 @@ def _unsafe_attribute(key: str, value: str) -> bool:
     return key.lower().startswith("on") or bool(UNSAFE.search(f' {key}="{value}"'))
 
 
+def is_unsafe(node: pandoc.Node) -> bool:
+    """Whether :func:`remove_unsafe` removes or changes ``node`` itself (not its children):
+    a walk that asks this of each element is the quick way to find a document has nothing
+    to remove (x50: 0.18 s of every cold build was copying 350 sections that had none)."""
+    kind = node["t"]
+    if kind in ("RawBlock", "RawInline"):
+        fmt, text = node["c"]
+        return fmt.lower() in ("html", "html5", "html4") and bool(UNSAFE.search(text))
+    if kind == "Link" and UNSAFE.search(node["c"][2][0]):
+        return True
+    index = ATTR_AT.get(kind)
+    return index is not None and any(_unsafe_attribute(k, v) for k, v in node["c"][index][2])
+
+
 def remove_unsafe(
     doc: pandoc.Node, section: Section, refuse: bool
 ) -> tuple[pandoc.Node, list[Problem]]:
@@ -49,13 +63,13 @@ def remove_unsafe(
         found.append(Problem(section.shown, line, message, "html.unsafe", severity))
 
     def clean(node: pandoc.Node) -> pandoc.Node | list[pandoc.Node]:
+        if not is_unsafe(node):
+            return node
         kind = node["t"]
         if kind in ("RawBlock", "RawInline"):
-            fmt, text = node["c"]
-            if fmt.lower() in ("html", "html5", "html4") and UNSAFE.search(text):
-                report(text)
-                return []
-        elif kind == "Link" and UNSAFE.search(node["c"][2][0]):
+            report(node["c"][1])
+            return []
+        if kind == "Link" and UNSAFE.search(node["c"][2][0]):
             report(node["c"][2][0])
             return list(node["c"][1])
         index = ATTR_AT.get(kind)

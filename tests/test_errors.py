@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from press import citations, pandoc
 from press.cli import main
 from press.resources import TOOL_ROOT
 from tests.conftest import put
@@ -237,3 +239,20 @@ def test_a_folder_that_is_not_there_is_said_so(tmp_path: Path, capsys) -> None:
     assert (
         said == f"{tmp_path / 'file'}: error: not a folder: a report is a folder [config.missing]"
     )
+
+
+def test_a_citation_key_is_placed_on_the_line_where_pandoc_reads_it() -> None:
+    """Each key pandoc reads in a section is found on its own line: not on an earlier line
+    where it begins a longer key, with the punctuation after it left out, braced or not."""
+    source = (
+        "First @nti2024 says so.\n"
+        "Then [@nti, p. 3; @smith:]\n"
+        "and [-@a.b.c]. @{odd.key?x=1}; nti@example.org.\n"
+        "@smith_jones2020's view, @über.\n"
+    )
+    doc = json.loads(pandoc.run(["--from", citations.READER, "--to", "json"], source, place="test"))
+    read = [c["citationId"] for node in pandoc.walk(doc["blocks"]) if node["t"] == "Cite"
+            for c in node["c"][0]]  # fmt: skip
+    assert read == ["nti2024", "nti", "smith", "a.b.c", "odd.key?x=1", "smith_jones2020", "über"]
+    lines = citations._key_lines(source)
+    assert [lines[key] for key in read] == [1, 2, 2, 3, 3, 4, 4]
