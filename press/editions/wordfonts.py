@@ -74,7 +74,7 @@ def obfuscate(data: bytes, key: str) -> bytes:
     return bytes(out)
 
 
-_TEXT = etree.XPath("//w:t/text()", namespaces={"w": nsmap["w"]})
+_TEXT = etree.XPath("//w:t/text()", namespaces={"w": nsmap["w"]}, smart_strings=False)
 
 
 def _characters(document: DocxDocument) -> set[str]:
