@@ -318,9 +318,10 @@ def parallel(
     called as each call is done (from another thread for the workers').
 
     ``meanwhile`` is asked, with the results so far, when this process has no call left
-    to take and a worker is still on one (a long bibliography, taken first): what to do
-    until the workers are done, run :func:`aside` on the processor time they leave (then
-    killed, done or not), or None."""
+    to take and a worker is still on one (a long bibliography, taken first), and again as
+    each worker's result comes, until it answers: what to do until the workers are done,
+    run :func:`aside` on the processor time they leave (then killed, done or not); or None,
+    nothing yet."""
     if _start_others is not None:
         _start_others(brief)
 
@@ -353,11 +354,13 @@ def parallel(
 
     results: dict[int, T] = {}
     failures: list[BaseException] = []
+    arrived = threading.Event()  # a worker's result, for meanwhile
 
     def listen(process: BaseProcess, connection: Connection) -> None:
         try:
             for index, result in _received(connection):
                 results[index] = done(result)
+                arrived.set()
             process.join()
             if process.exitcode:
                 raise RuntimeError(f"a worker stopped without a word (exit {process.exitcode})")
@@ -373,9 +376,14 @@ def parallel(
             workers.append((process, ours, listener))
         while (index := take(first=False)) is not None:
             results[index] = done(function(*calls[index]))
-        waiting = any(listener.is_alive() for _p, _c, listener in workers)
-        extra = meanwhile(dict(results)) if meanwhile and waiting else None
-        with aside(extra) if extra else contextlib.nullcontext():
+        with contextlib.ExitStack() as stack:
+            while meanwhile and any(listener.is_alive() for _p, _c, listener in workers):
+                arrived.clear()
+                extra = meanwhile(dict(results))
+                if extra:
+                    stack.enter_context(aside(extra))
+                    break
+                arrived.wait(0.1)  # the next result (or the check that workers are left)
             for _process, _connection, listener in workers:
                 listener.join()
         if failures:

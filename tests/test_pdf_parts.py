@@ -304,18 +304,22 @@ def test_a_long_bibliography_is_laid_out_in_pieces_as_in_one(
     assert sum(name.startswith("ref-") for _, name in links(one[0])) > 30
 
 
+@pytest.mark.parametrize("cores", [2, 4])
 def test_the_contents_and_sheets_before_the_bibliography_are_laid_out_while_it_is(
-    copy_root, tmp_path, monkeypatch
+    copy_root, tmp_path, monkeypatch, cores: int
 ) -> None:
-    """When the main process has laid out its chapters and a worker is still on the
-    bibliography (the last chapter and the longest, taken first), the contents with their
-    page numbers and the runs of sheets before the bibliography are laid out aside, into the
-    cache; after it only its own sheets are. The PDF is the same as without."""
+    """When every chapter but the last is laid out and a worker is still on that one (the
+    bibliography, the longest, taken first), the contents with their page numbers and the
+    runs of sheets before the bibliography are laid out aside, into the cache; after it only
+    its own sheets are. With more workers, once the others are done. The PDF is the same as
+    without."""
     if (os.cpu_count() or 1) < 2:
         pytest.skip("one core: all in one process")
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)  # workers: one per core but one
     folder = copy_root("embedded")
     log = tmp_path / "layouts.log"
     lay_out = pdf.lay_out
+    main_process = os.getpid()
 
     def logged(layout: pdf.Layout) -> pdf.Laid:
         page, css = layout.page, layout.css
@@ -325,6 +329,8 @@ def test_the_contents_and_sheets_before_the_bibliography_are_laid_out_while_it_i
         start = time.monotonic()
         if kind == "bibliography":
             time.sleep(4)
+        elif kind == "chapter" and os.getpid() != main_process:
+            time.sleep(0.5)  # other workers still on a chapter when the main process is done
         laid = lay_out(layout)
         with log.open("a") as out:
             out.write(f"{kind} {os.getpid()} {start} {time.monotonic()} {laid.cached}\n")
