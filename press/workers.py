@@ -174,6 +174,7 @@ def aside(call: Callable[[], object]) -> Iterator[None]:
     it raises is dropped. When the block ends the process is killed, done or not, with
     whatever it started (its own process group): it can leave nothing behind but whole
     results (the cache writes a file under another name and renames it)."""
+    frozen = gc.get_freeze_count() > 0  # by run_all, for the processes it forks after this
     gc.freeze()  # the collector in the process leaves this one's objects alone: shared pages
     pid = os.fork()
     if pid == 0:  # pragma: no cover (the test sees what it does, not its coverage)
@@ -189,7 +190,8 @@ def aside(call: Callable[[], object]) -> Iterator[None]:
             call()
             code = 0
         os._exit(code)
-    gc.unfreeze()
+    if not frozen:
+        gc.unfreeze()
     with contextlib.suppress(OSError):  # as it does itself: whichever is first
         os.setpgid(pid, pid)
     try:

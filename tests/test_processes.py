@@ -4,6 +4,7 @@ chapters in workers and in the main process, pandoc and LibreOffice one at a tim
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import subprocess
@@ -227,3 +228,19 @@ def test_a_build_leaves_nothing_in_the_temporary_folder(copy_root, tmp_path, mon
     assert len(list((folder / "output").iterdir())) == 3
     assert list(temporary.iterdir()) == []
     assert tempfile.gettempdir() == os.environ["TMPDIR"] == str(temporary)
+
+
+def test_a_call_aside_leaves_the_objects_frozen_as_it_found_them() -> None:
+    """Frozen (by run_all, so that the processes it forks share the pages of what they
+    inherit), they stay frozen after a call aside; not frozen, not."""
+    with workers.aside(lambda: None):
+        pass
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with workers.aside(lambda: None):
+            pass
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
