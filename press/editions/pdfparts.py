@@ -194,8 +194,9 @@ def furniture(split: Split, front_pages: int, chapter_pages: list[int | None]) -
     the page after, a right page), so that those before it can be laid out while the last
     chapter, a long bibliography, still is: with the last chapter's count None (not known
     yet), only those runs."""
-    known = chapter_pages[-1] is not None
-    counts = [*chapter_pages[:-1], chapter_pages[-1] or 1]
+    last = chapter_pages[-1]
+    known = last is not None
+    counts = [*chapter_pages[:-1], 1 if last is None else last]  # its first sheet: its title
     sheets: list[tuple[str, str | None]] = [("", None)] * front_pages  # named page, chapter
     for chapter, count in zip(split.chapters, counts, strict=True):
         sheets += [("", chapter.title)] * count
