@@ -64,6 +64,33 @@ def test_an_edit_lays_out_its_chapter_and_numbers_as_a_whole_layout(
     assert (folder / "output" / f"{STEM}.docx").read_bytes() == edited
 
 
+@needs_office
+def test_a_new_contents_is_laid_out_alone_and_numbers_as_a_whole_layout(
+    copy_root, capsys, tmp_path, monkeypatch
+) -> None:
+    """Headings added to one chapter: its contents entries make the contents two pages
+    longer, so every chapter moves two pages; the title page and contents are laid out alone, with
+    that chapter, not the whole document."""
+    monkeypatch.setattr(office, "TEMPLATES", tmp_path / "none")
+    folder = copy_root("embedded")
+    docx = folder / "output" / f"{STEM}.docx"
+    assert "(whole document laid out)" in docx_detail(folder, capsys)
+    _, before = toc_of(docx)
+    section = folder / "content" / "05-escalation-and-diplomacy.md"
+    added = "".join(f"\n\n## Added part {n}\n\nA short paragraph.\n" for n in range(45))
+    section.write_text(section.read_text() + added)
+    laid = "the title page and contents and 1 of 8 chapters laid out, the others from the cache"
+    assert f"({laid})" in docx_detail(folder, capsys)
+    _, after = toc_of(docx)
+    assert len(after) == len(before) + 45
+    assert int(after[0][3]) == int(before[0][3]) + 2  # the contents two pages longer
+    edited = docx.read_bytes()
+    assert "(whole document laid out)" in docx_detail(folder, capsys, "--no-cache")
+    assert docx.read_bytes() == edited
+    section.write_text(section.read_text().replace("## Added part 7\n", "## Renamed part\n"))
+    assert f"({laid})" in docx_detail(folder, capsys)  # the renamed chapter with the contents
+
+
 @pytest.fixture(scope="module")
 def noted(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """The embedded report's Word edition in a notes style."""

@@ -9,9 +9,11 @@ relationships it uses, the package's other parts (styles, page setup, header and
 fonts) and LibreOffice's version. After an edit only the chapters that changed are laid out
 again, behind the title page, in one document per run of consecutive chapters (its footnotes
 numbered from where they start in the whole document): at x50, 1 chapter of 351 instead of
-550 pages. The front matter's length comes from the last whole layout (LibreOffice shows the
-contents' page numbers as they are in the file: empty, so they do not change it); a new
-contents or changed chapters in more than a few places lay out the whole document again.
+550 pages. The front matter (title page and contents) is cached the same way; when it changed
+(a heading renamed, added or removed changes the contents) it is laid out alone, its
+contents' page numbers as they are in the file (empty: LibreOffice shows them so, and they do
+not change its length). A first build, or chapters changed in more than a few places, lay
+out the whole document.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +34,8 @@ from press.office import to_pdfs, version
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-DOCUMENT, NOTES, RELS = "word/document.xml", "word/footnotes.xml", "word/_rels/document.xml.rels"
+DOCUMENT, NOTES = "word/document.xml", "word/footnotes.xml"
+RELS, NOTE_RELS = "word/_rels/document.xml.rels", "word/_rels/footnotes.xml.rels"
 RUNS = 3
 """At most this many runs of changed chapters are laid out apart; more, the whole document."""
 
@@ -78,8 +82,12 @@ def heading_pages(data: bytes, headings: list[str], soffice: str) -> tuple[list[
     (which is also the check that an office suite reads it)."""
     store = cache.active()
     keys, (front, *known), runs, documents = _planned(data, version(soffice))
-    if front is not None and documents is not None:
-        for run, pdf in zip(runs, to_pdfs(documents, soffice), strict=True):
+    if documents is not None:
+        pdfs = to_pdfs(documents, soffice)
+        if front is None:  # laid out alone, first
+            front = _front(_marks(pdfs.pop(0)))
+            store.put("docx-layout", keys[0], front.encoded())
+        for run, pdf in zip(runs, pdfs, strict=True):
             laid = _chapters(_marks(pdf), len(run))
             if laid is None:
                 break
@@ -87,12 +95,15 @@ def heading_pages(data: bytes, headings: list[str], soffice: str) -> tuple[list[
                 known[index] = layout
                 store.put("docx-layout", keys[index + 1], layout.encoded())
         else:
-            done = sum(len(run) for run in runs)
             pages = _matched(_joined(front, known), headings)  # type: ignore[arg-type]
-            if not done:
+            if not documents:
                 return pages, "contents' page numbers from the cache"
-            laid = f"{done} of {len(known)} chapters laid out, the others from the cache"
-            return pages, f"checked by LibreOffice ({laid})"
+            done = sum(len(run) for run in runs)
+            told = [f"{done} of {len(known)} chapters"] if done else []
+            if len(documents) > len(runs):
+                told.insert(0, "the title page and contents")
+            said, rest = " and ".join(told), "the others" if done else "the chapters"
+            return pages, f"checked by LibreOffice ({said} laid out, {rest} from the cache)"
     marks = _marks(to_pdfs([data], soffice)[0])
     pages = _matched([(title, page) for title, page, _level in marks], headings)
     whole = _whole(marks, len(known))
@@ -106,26 +117,28 @@ def _planned(
     data: bytes, version: str
 ) -> tuple[list[str], list[Layout | None], list[list[int]], list[bytes] | None]:
     """The cache keys of the front matter and each chapter and their layouts in the cache;
-    the runs of chapters not in it, and the documents that lay them out (None: lay out the
-    whole document). Apart, so that the parsed document is freed before LibreOffice runs
-    (x50: 100 MiB)."""
+    the runs of chapters not in it, and the documents that lay them out: the front matter
+    alone first if it is not in the cache, then a document per run (None: lay out the whole
+    document). Apart, so that the parsed document is freed before LibreOffice runs (x50:
+    100 MiB)."""
     package = zipfile.ZipFile(io.BytesIO(data))
     parts = _cut(package, version)
     laid = [Layout.decoded(cache.active().get("docx-layout", key)) for key in parts.keys]
     runs = _runs([i - 1 for i, layout in enumerate(laid) if i and layout is None])
-    if laid[0] is None or len(runs) > RUNS:
+    if len(runs) > RUNS or all(layout is None for layout in laid[1:]):
         return parts.keys, laid, runs, None
-    return parts.keys, laid, runs, [_partial(package, parts, run) for run in runs]
+    documents = [_document(package, parts, parts.front)] if laid[0] is None else []
+    return parts.keys, laid, runs, documents + [_partial(package, parts, run) for run in runs]
 
 
 def _cut(package: zipfile.ZipFile, version: str) -> _Parts:
     root = etree.fromstring(package.read(DOCUMENT))
     body = root.find(f"{W}body")
-    notes = _notes(package)
-    rels = _relationships(package)
+    rels = _relationships(package, RELS)
+    notes = _notes(package, _relationships(package, NOTE_RELS))
     common = hashlib.sha256(version.encode())
     for name in sorted(package.namelist()):
-        if name not in (DOCUMENT, NOTES, RELS) and not name.startswith("docProps/"):
+        if name not in (DOCUMENT, NOTES, RELS, NOTE_RELS) and not name.startswith("docProps/"):
             common.update(name.encode() + hashlib.sha256(package.read(name)).digest())
     section = body.find(f"{W}sectPr")
     common.update(etree.tostring(section) if section is not None else b"")
@@ -150,9 +163,7 @@ def _cut(package: zipfile.ZipFile, version: str) -> _Parts:
         digest = hashlib.sha256(common.digest())
         digest.update(str(first_notes[-1] if index else 0).encode())
         for element in elements:
-            digest.update(etree.tostring(element))
-            for value in _relationship_ids(element):
-                digest.update(rels.get(value, "").encode())
+            digest.update(_stable(element, rels))
         for reference in used:
             digest.update(notes.get(reference.get(f"{W}id", ""), b""))
         keys.append(
@@ -166,24 +177,35 @@ def _is_chapter_heading(element: Any) -> bool:
     return element.tag == f"{W}p" and style is not None and style.get(f"{W}val") == "Heading1"
 
 
-def _notes(package: zipfile.ZipFile) -> dict[str, bytes]:
+def _notes(package: zipfile.ZipFile, rels: dict[str, str]) -> dict[str, bytes]:
     if NOTES not in package.namelist():
         return {}
     root = etree.fromstring(package.read(NOTES))
-    return {note.get(f"{W}id"): etree.tostring(note) for note in root.iter(f"{W}footnote")}
+    return {note.get(f"{W}id"): _stable(note, rels) for note in root.iter(f"{W}footnote")}
 
 
-def _relationships(package: zipfile.ZipFile) -> dict[str, str]:
-    """What each relationship of the body points at (the parts themselves, a picture's bytes,
-    are in every key already)."""
-    if RELS not in package.namelist():
+def _relationships(package: zipfile.ZipFile, name: str) -> dict[str, str]:
+    """What each relationship of the part whose relationships are ``name`` points at (the
+    parts themselves, a picture's bytes, are in every key already)."""
+    if name not in package.namelist():
         return {}
-    rels = etree.fromstring(package.read(RELS))
+    rels = etree.fromstring(package.read(name))
     return {rel.get("Id", ""): f"{rel.get('Type')} {rel.get('Target')}" for rel in rels}
 
 
-def _relationship_ids(element: Any) -> list[str]:
-    return [v for e in element.iter() for k, v in e.attrib.items() if k.startswith(R)]
+_NUMBERS = re.compile(rb'(<w:bookmark(?:Start|End)\s[^>]*?\bw:id=|\sr:[a-zA-Z]+=)"[^"]*"')
+
+
+def _stable(element: Any, rels: dict[str, str]) -> bytes:
+    """``element`` for a key: without the numbers pandoc gives through the whole document
+    that the layout does not read (a bookmark's, a relationship's), so that a heading or a
+    link added in one chapter leaves the others' keys as they were; with what each of its
+    relationships points at, in order."""
+    xml = _NUMBERS.sub(rb'\1""', etree.tostring(element))
+    targets = [
+        rels.get(v, "") for e in element.iter() for k, v in e.attrib.items() if k.startswith(R)
+    ]
+    return xml + "\n".join(targets).encode()
 
 
 def _runs(indexes: list[int]) -> list[list[int]]:
@@ -199,18 +221,27 @@ def _runs(indexes: list[int]) -> list[list[int]]:
 
 def _partial(package: zipfile.ZipFile, parts: _Parts, run: list[int]) -> bytes:
     """The document with only the chapters of ``run``, behind the front matter without its
-    contents (whose links would lead nowhere), footnotes numbered as in the whole. It
-    rearranges the parsed document (:attr:`_Parts.root`) to write it: one at a time."""
+    contents (whose links would lead nowhere), footnotes numbered as in the whole."""
+    front = [e for e in parts.front if e.tag != f"{W}sdt"]
+    before = sum(1 for element in front for _ in element.iter(f"{W}footnoteReference"))
+    body = front + [e for index in run for e in parts.chapters[index]]
+    return _document(package, parts, body, parts.first_notes[run[0]] - before)
+
+
+def _document(
+    package: zipfile.ZipFile, parts: _Parts, elements: list[Any], first_note: int = 1
+) -> bytes:
+    """The package with ``elements`` for its body, its footnotes numbered from
+    ``first_note``. It rearranges the parsed document (:attr:`_Parts.root`) to write it: one
+    at a time."""
     body = parts.root.find(f"{W}body")
     section = body.find(f"{W}sectPr")
     for element in list(body):
         body.remove(element)
-    front = [e for e in parts.front if e.tag != f"{W}sdt"]
-    for element in front + [e for index in run for e in parts.chapters[index]]:
+    for element in elements:
         body.append(element)
-    before = sum(1 for element in front for _ in element.iter(f"{W}footnoteReference"))
     if section is not None:
-        _number_notes_from(section, parts.first_notes[run[0]] - before)
+        _number_notes_from(section, first_note)
         body.append(section)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:  # stored: it is read once, at once
@@ -266,6 +297,12 @@ def _whole(marks: list[tuple[str, int, int]], chapters: int) -> list[Layout] | N
         section = [(title, page - first) for title, page, _level in marks[begin:end]]
         layouts.append(Layout(marks[end][1] - first, section))
     return layouts
+
+
+def _front(marks: list[tuple[str, int, int]]) -> Layout:
+    """The front matter's layout, laid out alone: every page its own."""
+    *found, (_title, end, _level) = marks
+    return Layout(end - 1, [(title, page - 1) for title, page, _level in found])
 
 
 def _chapters(marks: list[tuple[str, int, int]], count: int) -> list[Layout] | None:
