@@ -91,6 +91,31 @@ def test_a_new_contents_is_laid_out_alone_and_numbers_as_a_whole_layout(
     assert f"({laid})" in docx_detail(folder, capsys)  # the renamed chapter with the contents
 
 
+@needs_office
+def test_a_renamed_heading_that_later_chapters_share_lays_out_its_chapter_alone(
+    copy_root, capsys, tmp_path, monkeypatch
+) -> None:
+    """Pandoc names headings of the same text in order (``background``, ``background-1``,
+    ...): renaming the first renames the later ones' bookmarks, which their layout does not
+    read, so they stay in the cache."""
+    monkeypatch.setattr(office, "TEMPLATES", tmp_path / "none")
+    folder = copy_root("embedded")
+    sections = sorted((folder / "content").glob("0[345]-*.md"))
+    for section in sections:
+        section.write_text(section.read_text() + "\n\n## Background\n\nA short paragraph.\n")
+    assert "(whole document laid out)" in docx_detail(folder, capsys)
+    first = sections[0]
+    first.write_text(first.read_text().replace("## Background\n", "## Context\n"))
+    laid = "the title page and contents and 1 of 8 chapters laid out, the others from the cache"
+    assert f"({laid})" in docx_detail(folder, capsys)
+    edited = (folder / "output" / f"{STEM}.docx").read_bytes()
+    assert b'w:name="background-2"' not in zipfile.ZipFile(io.BytesIO(edited)).read(
+        "word/document.xml"
+    )  # the later chapters' bookmarks renamed
+    assert "(whole document laid out)" in docx_detail(folder, capsys, "--no-cache")
+    assert (folder / "output" / f"{STEM}.docx").read_bytes() == edited
+
+
 @pytest.fixture(scope="module")
 def noted(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """The embedded report's Word edition in a notes style."""

@@ -193,15 +193,18 @@ def _relationships(package: zipfile.ZipFile, name: str) -> dict[str, str]:
     return {rel.get("Id", ""): f"{rel.get('Type')} {rel.get('Target')}" for rel in rels}
 
 
-_NUMBERS = re.compile(rb'(<w:bookmark(?:Start|End)\s[^>]*?\bw:id=|\sr:[a-zA-Z]+=)"[^"]*"')
+_NAMED = re.compile(rb"<w:(?:bookmarkStart|bookmarkEnd|hyperlink)\s[^>]*>|\sr:[a-zA-Z]+=\"[^\"]*\"")
+_NAMES = re.compile(rb'(\s(?:w:id|w:name|w:anchor|r:[a-zA-Z]+)=)"[^"]*"')
 
 
 def _stable(element: Any, rels: dict[str, str]) -> bytes:
-    """``element`` for a key: without the numbers pandoc gives through the whole document
-    that the layout does not read (a bookmark's, a relationship's), so that a heading or a
-    link added in one chapter leaves the others' keys as they were; with what each of its
+    """``element`` for a key: without what pandoc numbers or names through the whole
+    document and the layout does not read (a bookmark's number and name, a link's anchor, a
+    relationship's id), so that a heading or a link added in one chapter, or a heading
+    renamed that later chapters' headings share (pandoc's ids ``background``,
+    ``background-1``, ...), leaves the others' keys as they were; with what each of its
     relationships points at, in order."""
-    xml = _NUMBERS.sub(rb'\1""', etree.tostring(element))
+    xml = _NAMED.sub(lambda tag: _NAMES.sub(rb'\1""', tag.group()), etree.tostring(element))
     targets = [
         rels.get(v, "") for e in element.iter() for k, v in e.attrib.items() if k.startswith(R)
     ]
