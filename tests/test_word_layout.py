@@ -92,6 +92,26 @@ def test_a_new_contents_is_laid_out_alone_and_numbers_as_a_whole_layout(
 
 
 @needs_office
+def test_a_new_title_page_is_laid_out_alone(copy_root, capsys, tmp_path, monkeypatch) -> None:
+    """Only the front matter changed (its subtitle): it is laid out alone, the chapters all
+    from the cache, and the pages are as in a whole layout."""
+    monkeypatch.setattr(office, "TEMPLATES", tmp_path / "none")
+    folder = copy_root("embedded")
+    docx = folder / "output" / f"{STEM}.docx"
+    assert "(whole document laid out)" in docx_detail(folder, capsys)
+    config = folder / "report.yaml"
+    config.write_text(
+        re.sub(r"(?m)^subtitle: .*$", "subtitle: Another Subtitle", config.read_text())
+    )
+    laid = "the title page and contents laid out, the chapters from the cache"
+    assert f"({laid})" in docx_detail(folder, capsys)
+    edited = docx.read_bytes()
+    assert b"Another Subtitle" in zipfile.ZipFile(docx).read("word/document.xml")
+    assert "(whole document laid out)" in docx_detail(folder, capsys, "--no-cache")
+    assert docx.read_bytes() == edited
+
+
+@needs_office
 def test_a_renamed_heading_that_later_chapters_share_lays_out_its_chapter_alone(
     copy_root, capsys, tmp_path, monkeypatch
 ) -> None:

@@ -10,8 +10,9 @@ fonts) and LibreOffice's version. After an edit only the chapters that changed a
 again, behind the title page, in one document per run of consecutive chapters (its footnotes
 numbered from where they start in the whole document): at x50, 1 chapter of 351 instead of
 550 pages. The front matter (title page and contents) is cached the same way; when it changed
-(a heading renamed, added or removed changes the contents) it is laid out alone, its
-contents' page numbers as they are in the file (empty: LibreOffice shows them so, and they do
+(a heading renamed, added or removed changes the contents) it is laid out with the first
+run of changed chapters, in the same document (alone if none changed), its contents' page
+numbers as they are in the file (empty: LibreOffice shows them so, and they do
 not change its length). A first build, or chapters changed in more than a few places, lay
 out the whole document.
 """
@@ -83,27 +84,26 @@ def heading_pages(data: bytes, headings: list[str], soffice: str) -> tuple[list[
     store = cache.active()
     keys, (front, *known), runs, documents = _planned(data, version(soffice))
     if documents is not None:
-        pdfs = to_pdfs(documents, soffice)
-        if front is None:  # laid out alone, first
-            front = _front(_marks(pdfs.pop(0)))
-            store.put("docx-layout", keys[0], front.encoded())
-        for run, pdf in zip(runs, pdfs, strict=True):
-            laid = _chapters(_marks(pdf), len(run))
+        told = [] if front is not None else ["the title page and contents"]
+        for run, pdf in zip(runs, to_pdfs(documents, soffice), strict=True):
+            laid = _whole(_marks(pdf), len(run))
             if laid is None:
                 break
-            for index, layout in zip(run, laid, strict=True):
+            if front is None:  # the first document's, which has the contents
+                front = laid[0]
+                store.put("docx-layout", keys[0], front.encoded())
+            for index, layout in zip(run, laid[1:], strict=True):
                 known[index] = layout
                 store.put("docx-layout", keys[index + 1], layout.encoded())
         else:
             pages = _matched(_joined(front, known), headings)  # type: ignore[arg-type]
             if not documents:
                 return pages, "contents' page numbers from the cache"
-            done = sum(len(run) for run in runs)
-            told = [f"{done} of {len(known)} chapters"] if done else []
-            if len(documents) > len(runs):
-                told.insert(0, "the title page and contents")
-            said, rest = " and ".join(told), "the others" if done else "the chapters"
-            return pages, f"checked by LibreOffice ({said} laid out, {rest} from the cache)"
+            if done := sum(len(run) for run in runs):
+                told.append(f"{done} of {len(known)} chapters")
+            rest = "the others" if done else "the chapters"
+            laid_out = " and ".join(told)
+            return pages, f"checked by LibreOffice ({laid_out} laid out, {rest} from the cache)"
     marks = _marks(to_pdfs([data], soffice)[0])
     pages = _matched([(title, page) for title, page, _level in marks], headings)
     whole = _whole(marks, len(known))
@@ -117,18 +117,21 @@ def _planned(
     data: bytes, version: str
 ) -> tuple[list[str], list[Layout | None], list[list[int]], list[bytes] | None]:
     """The cache keys of the front matter and each chapter and their layouts in the cache;
-    the runs of chapters not in it, and the documents that lay them out: the front matter
-    alone first if it is not in the cache, then a document per run (None: lay out the whole
-    document). Apart, so that the parsed document is freed before LibreOffice runs (x50:
-    100 MiB)."""
+    the runs of chapters not in it, and the documents that lay them out, one per run (None:
+    lay out the whole document); the front matter, if it is not in the cache, with the first
+    run (a run of no chapters if none changed). Apart, so that the parsed document is freed
+    before LibreOffice runs (x50: 100 MiB)."""
     package = zipfile.ZipFile(io.BytesIO(data))
     parts = _cut(package, version)
     laid = [Layout.decoded(cache.active().get("docx-layout", key)) for key in parts.keys]
     runs = _runs([i - 1 for i, layout in enumerate(laid) if i and layout is None])
     if len(runs) > RUNS or all(layout is None for layout in laid[1:]):
         return parts.keys, laid, runs, None
-    documents = [_document(package, parts, parts.front)] if laid[0] is None else []
-    return parts.keys, laid, runs, documents + [_partial(package, parts, run) for run in runs]
+    new_front = laid[0] is None
+    if new_front and not runs:
+        runs = [[]]  # the front matter alone
+    documents = [_partial(package, parts, run, new_front and not i) for i, run in enumerate(runs)]
+    return parts.keys, laid, runs, documents
 
 
 def _cut(package: zipfile.ZipFile, version: str) -> _Parts:
@@ -193,22 +196,22 @@ def _relationships(package: zipfile.ZipFile, name: str) -> dict[str, str]:
     return {rel.get("Id", ""): f"{rel.get('Type')} {rel.get('Target')}" for rel in rels}
 
 
-_NAMED = re.compile(rb"<w:(?:bookmarkStart|bookmarkEnd|hyperlink)\s[^>]*>|\sr:[a-zA-Z]+=\"[^\"]*\"")
-_NAMES = re.compile(rb'(\s(?:w:id|w:name|w:anchor|r:[a-zA-Z]+)=)"[^"]*"')
+_NAMED = re.compile(rb"<w:(?:bookmarkStart|bookmarkEnd|hyperlink)\s[^>]*>")
+_NAMES = re.compile(rb'(\s(?:w:id|w:name|w:anchor)=)"[^"]*"')
+_RELATIONSHIP = re.compile(rb'(\sr:[a-zA-Z]+=)"([^"]*)"')
+"""A relationship's id (pandoc and python-docx prefix their namespace ``r``)."""
 
 
 def _stable(element: Any, rels: dict[str, str]) -> bytes:
     """``element`` for a key: without what pandoc numbers or names through the whole
-    document and the layout does not read (a bookmark's number and name, a link's anchor, a
-    relationship's id), so that a heading or a link added in one chapter, or a heading
-    renamed that later chapters' headings share (pandoc's ids ``background``,
-    ``background-1``, ...), leaves the others' keys as they were; with what each of its
-    relationships points at, in order."""
-    xml = _NAMED.sub(lambda tag: _NAMES.sub(rb'\1""', tag.group()), etree.tostring(element))
-    targets = [
-        rels.get(v, "") for e in element.iter() for k, v in e.attrib.items() if k.startswith(R)
-    ]
-    return xml + "\n".join(targets).encode()
+    document and the layout does not read (a bookmark's number and name, a link's anchor),
+    each relationship's id replaced by what it points at, so that a heading or a link added
+    in one chapter, or a heading renamed that later chapters' headings share (pandoc's ids
+    ``background``, ``background-1``, ...), leaves the others' keys as they were."""
+    xml = _NAMED.sub(lambda tag: _NAMES.sub(rb'\1""', tag[0]), etree.tostring(element))
+    return _RELATIONSHIP.sub(
+        lambda rel: rel[1] + json.dumps(rels.get(rel[2].decode(), "")).encode(), xml
+    )
 
 
 def _runs(indexes: list[int]) -> list[list[int]]:
@@ -222,29 +225,23 @@ def _runs(indexes: list[int]) -> list[list[int]]:
     return runs
 
 
-def _partial(package: zipfile.ZipFile, parts: _Parts, run: list[int]) -> bytes:
-    """The document with only the chapters of ``run``, behind the front matter without its
-    contents (whose links would lead nowhere), footnotes numbered as in the whole."""
-    front = [e for e in parts.front if e.tag != f"{W}sdt"]
-    before = sum(1 for element in front for _ in element.iter(f"{W}footnoteReference"))
-    body = front + [e for index in run for e in parts.chapters[index]]
-    return _document(package, parts, body, parts.first_notes[run[0]] - before)
-
-
-def _document(
-    package: zipfile.ZipFile, parts: _Parts, elements: list[Any], first_note: int = 1
+def _partial(
+    package: zipfile.ZipFile, parts: _Parts, run: list[int], contents: bool = False
 ) -> bytes:
-    """The package with ``elements`` for its body, its footnotes numbered from
-    ``first_note``. It rearranges the parsed document (:attr:`_Parts.root`) to write it: one
-    at a time."""
+    """The document with only the chapters of ``run``, behind the front matter, with its
+    contents or without (their links lead nowhere here, which does not change the layout),
+    footnotes numbered as in the whole. It rearranges the parsed document
+    (:attr:`_Parts.root`) to write it: one at a time."""
+    front = [e for e in parts.front if contents or e.tag != f"{W}sdt"]
+    before = sum(1 for element in front for _ in element.iter(f"{W}footnoteReference"))
     body = parts.root.find(f"{W}body")
     section = body.find(f"{W}sectPr")
     for element in list(body):
         body.remove(element)
-    for element in elements:
+    for element in front + [e for index in run for e in parts.chapters[index]]:
         body.append(element)
     if section is not None:
-        _number_notes_from(section, first_note)
+        _number_notes_from(section, parts.first_notes[run[0]] - before if run else 1)
         body.append(section)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:  # stored: it is read once, at once
@@ -288,30 +285,19 @@ def _marks(pdf: bytes) -> list[tuple[str, int, int]]:
 
 
 def _whole(marks: list[tuple[str, int, int]], chapters: int) -> list[Layout] | None:
-    """The front matter's and each chapter's layout in the whole document's marks, if they
-    show where each chapter starts."""
+    """The front matter's and each chapter's layout in the marks of the whole document or of
+    a partial one (:func:`_partial`), if they show where each chapter starts."""
     starts = [i for i, (_title, _page, level) in enumerate(marks) if level == 0]
-    if len(starts) != chapters or not chapters:
+    if len(starts) != chapters:
         return None
-    front = [(title, page - 1) for title, page, _level in marks[: starts[0]]]
-    layouts = [Layout(marks[starts[0]][1] - 1, front)]
-    for begin, end in zip(starts, [*starts[1:], len(marks) - 1], strict=True):
+    end = starts[0] if starts else len(marks) - 1  # the first chapter, or the page count
+    front = [(title, page - 1) for title, page, _level in marks[:end]]
+    layouts = [Layout(marks[end][1] - 1, front)]
+    for begin, end in zip(starts, [*starts, len(marks) - 1][1:], strict=True):
         first = marks[begin][1]
         section = [(title, page - first) for title, page, _level in marks[begin:end]]
         layouts.append(Layout(marks[end][1] - first, section))
     return layouts
-
-
-def _front(marks: list[tuple[str, int, int]]) -> Layout:
-    """The front matter's layout, laid out alone: every page its own."""
-    *found, (_title, end, _level) = marks
-    return Layout(end - 1, [(title, page - 1) for title, page, _level in found])
-
-
-def _chapters(marks: list[tuple[str, int, int]], count: int) -> list[Layout] | None:
-    """The layouts of the ``count`` chapters of a partial document (:func:`_partial`)."""
-    laid = _whole(marks, count)
-    return laid[1:] if laid is not None else None
 
 
 def _joined(front: Layout, chapters: list[Layout]) -> list[Mark]:
