@@ -25,7 +25,7 @@ from typing import Any
 import citeproc
 from lxml import etree
 
-from press import cache, pandoc
+from press import cache, givennames, pandoc
 from press.assets import embed_images
 from press.bibliography import Bibliography
 from press.config import Config
@@ -161,23 +161,27 @@ def resolve(
     punctuation, which depends on the text).
 
     In a long report (:data:`LONG_CITEPROC`) under a style that adds given names to tell
-    authors apart (APA), citeproc spends most of its time on that: x50 with 2,300 distinct
-    sources, 24-35 s instead of 1.5-2.1. While it runs, the same citations go through the style
-    without it, which renders them the same unless two cited authors share a family name,
-    and ``meanwhile`` is given that draft until the real document comes (the editions
-    rehearse from it: :func:`press.editions.rehearsal`). Every edition is written from the
-    real one; a wrong draft only costs the processor time citeproc left unused.
+    authors apart across the whole report (APA), citeproc spends most of its time on that:
+    x50 with 2,300 distinct sources, 21-35 s instead of 1.5-2.1. Where adding them cite by cite
+    renders every citation and the bibliography the same (:mod:`press.givennames`: no two
+    first authors share a family, nor do two names of sources that could read alike, as in
+    the embedded report and both x50 kinds), citeproc runs so. Otherwise, while it runs, the
+    same citations go through the style without given names, and ``meanwhile`` is given that
+    draft until the real document comes (the editions rehearse from it:
+    :func:`press.editions.rehearsal`). Every edition is written from the real one; a wrong
+    draft only costs the processor time citeproc left unused.
     """
     meta = {"lang": locale, "link-citations": "true", "link-bibliography": "true"}
     place = f"citations ({style.name})"
     source = parsed.ast if style.note else _skeleton(parsed.ast)
+    long = len(parsed.places) > LONG_CITEPROC
     rehearse = None
-    if meanwhile is not None and len(parsed.places) > LONG_CITEPROC:
+    if meanwhile is not None and long:
 
         def rehearse(printed: bytes) -> AbstractContextManager[None]:
             return meanwhile(lambda: _document(parsed, style, locale, json.loads(printed)))
 
-    rendered = _citeproc(source, parsed.bibliography, style, meta, place, rehearse)
+    rendered = _citeproc(source, parsed.bibliography, style, meta, place, long, rehearse)
     return _document(parsed, style, locale, rendered)
 
 
@@ -209,11 +213,13 @@ def _citeproc(
     style: Style,
     meta: dict[str, str],
     place: str,
+    long: bool = False,
     rehearse: Callable[[bytes], AbstractContextManager[None]] | None = None,
 ) -> pandoc.Node:
-    """pandoc's citeproc on ``ast``, cached by everything it reads. With ``rehearse``, and a
-    style that adds given names (:func:`~press.styles.without_given_names`), it runs in a
-    thread while the draft is made, and ``rehearse`` is given the draft (:func:`resolve`)."""
+    """pandoc's citeproc on ``ast``, cached by everything it reads. If ``long``, under the
+    style's by-cite copy where that renders the same (:func:`_as_quick`). With ``rehearse``,
+    and a style that adds given names (:func:`~press.styles.without_given_names`), it runs in
+    a thread while the draft is made, and ``rehearse`` is given the draft (:func:`resolve`)."""
     entries = bibliography.entries
     store = cache.active()
     digest = cache.key("citeproc", ast, entries, style.path.read_bytes(), meta)
@@ -232,9 +238,10 @@ def _citeproc(
             return listed
 
         source = json.dumps(ast)
-        quick = without_given_names(style.path, Path(tmp)) if rehearse else None
+        csl = _as_quick(style.path, bib_path, place) if long else style.path
+        quick = without_given_names(csl, Path(tmp)) if rehearse and csl == style.path else None
         if rehearse is None or quick is None:
-            printed = pandoc.run(args(style.path), source, place=place)
+            printed = pandoc.run(args(csl), source, place=place)
         else:
             result = pandoc.started(args(style.path), source, place=place)
             draft = pandoc.attempt(args(quick), source)
@@ -242,6 +249,18 @@ def _citeproc(
                 printed = result()
     store.put("citeproc", digest, printed)
     return dict(json.loads(printed))
+
+
+def _as_quick(csl: Path, bibliography: Path, place: str) -> Path:
+    """The style, or its copy beside ``bibliography`` that adds given names cite by cite if
+    that renders every citation as the style's own report-wide rule (:mod:`press.givennames`),
+    judged on the sources as citeproc reads them."""
+    quick = givennames.by_cite(csl, bibliography.parent)
+    if quick is None:
+        return csl
+    args = [str(bibliography), "--from", "csljson", "--to", "csljson"]
+    read = json.loads(pandoc.run(args, b"", place=place))
+    return quick.path if givennames.alike(read, quick.rule) else csl
 
 
 def _skeleton(ast: pandoc.Node) -> pandoc.Node:
