@@ -32,7 +32,7 @@ from press.config import Config
 from press.errors import BuildError, Problem, did_you_mean
 from press.safety import is_unsafe, remove_unsafe
 from press.sources import Section
-from press.styles import Style, without_given_names
+from press.styles import Style, by_cite, without_given_names
 
 READER = "markdown"
 log = logging.getLogger("press")
@@ -255,7 +255,7 @@ def _as_quick(csl: Path, bibliography: Path, place: str) -> Path:
     """The style, or its copy beside ``bibliography`` that adds given names cite by cite if
     that renders every citation as the style's own report-wide rule (:mod:`press.givennames`),
     judged on the sources as citeproc reads them."""
-    quick = givennames.by_cite(csl, bibliography.parent)
+    quick = by_cite(csl, bibliography.parent)
     if quick is None:
         return csl
     args = [str(bibliography), "--from", "csljson", "--to", "csljson"]

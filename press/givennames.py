@@ -21,7 +21,8 @@ by-cite in three steps only:
 
 So when no two relevant names share a family and no two items that could render alike hold
 different names of one family, by-cite's output is the global rule's, and costs a fraction
-of it (:func:`alike`; tests/test_given_names.py compares the two on random bibliographies).
+of it (:func:`alike`; the copy is :func:`press.styles.by_cite`; tests/test_given_names.py
+compares the two on random bibliographies).
 Items that render alike show the same first name: they share the family, or the literal
 name, of the first name of one of their name lists. Items the same but for their id (the
 same source cited twice under two keys) hold their names in the same places.
@@ -32,41 +33,10 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-from lxml import etree
-
-CSL_NS = "{http://purl.org/net/xbiblio/csl}"
-GLOBAL = ("all-names", "all-names-with-initials", "primary-name", "primary-name-with-initials")
 
 Entry = dict[str, Any]
 Name = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class ByCite:
-    path: Path
-    """A copy of the style whose rule is by-cite."""
-    rule: str
-    """The style's own (global) rule."""
-
-
-def by_cite(csl: Path, folder: Path) -> ByCite | None:
-    """A copy in ``folder`` of the style with its global rule made by-cite (the only change),
-    or None if the style adds no given names or does so by cite already."""
-    tree = etree.parse(str(csl), etree.XMLParser(no_network=True, resolve_entities=False))
-    citation = tree.getroot().find(f"{CSL_NS}citation")
-    if citation is None or citation.get("disambiguate-add-givenname") != "true":
-        return None
-    rule = citation.get("givenname-disambiguation-rule", "by-cite")
-    if rule not in GLOBAL:
-        return None
-    citation.set("givenname-disambiguation-rule", "by-cite")
-    path = folder / f"by-cite-{csl.name}"
-    tree.write(str(path), xml_declaration=True, encoding="utf-8")
-    return ByCite(path, rule)
 
 
 def alike(entries: list[Entry], rule: str) -> bool:

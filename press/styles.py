@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -175,18 +176,64 @@ def _schema() -> etree.RelaxNG:
     return etree.RelaxNG(etree.parse(citeproc.SCHEMA_PATH))
 
 
+GLOBAL_RULES = (
+    "all-names",
+    "all-names-with-initials",
+    "primary-name",
+    "primary-name-with-initials",
+)
+"""The ``givenname-disambiguation-rule`` values that add given names report-wide."""
+
+
+@dataclass(frozen=True)
+class ByCite:
+    path: Path
+    """A copy of the style whose rule is by-cite."""
+    rule: str
+    """The style's own (report-wide) rule."""
+
+
 def without_given_names(csl: Path, folder: Path) -> Path | None:
     """A copy of the style in ``folder`` that does not add given names to tell authors
     apart (the draft of :func:`press.citations.resolve`), or None if it does not. Only that
     attribute goes; the rest of the file is as it was."""
+    copy = _given_names_copy(csl, folder, "draft")
+    if copy is None:
+        return None
+    citation, write = copy
+    del citation.attrib["disambiguate-add-givenname"]
+    return write()
+
+
+def by_cite(csl: Path, folder: Path) -> ByCite | None:
+    """A copy in ``folder`` of the style with its report-wide given-name rule made by-cite
+    (the only change; :mod:`press.givennames` tells when it renders the same), or None if
+    the style adds no given names or does so by cite already."""
+    copy = _given_names_copy(csl, folder, "by-cite")
+    rule = copy[0].get("givenname-disambiguation-rule") if copy else None
+    if copy is None or rule not in GLOBAL_RULES:
+        return None
+    citation, write = copy
+    citation.set("givenname-disambiguation-rule", "by-cite")
+    return ByCite(write(), rule)
+
+
+def _given_names_copy(
+    csl: Path, folder: Path, prefix: str
+) -> tuple[etree._Element, Callable[[], Path]] | None:
+    """The style's ``citation`` element, if it adds given names, and what writes the style
+    as then changed to ``folder/<prefix>-<name>``."""
     tree = etree.parse(str(csl), _parser())
     citation = tree.getroot().find(f"{CSL_NS}citation")
     if citation is None or citation.get("disambiguate-add-givenname") != "true":
         return None
-    del citation.attrib["disambiguate-add-givenname"]
-    path = folder / f"draft-{csl.name}"
-    tree.write(str(path), xml_declaration=True, encoding="utf-8")
-    return path
+
+    def write() -> Path:
+        path = folder / f"{prefix}-{csl.name}"
+        tree.write(str(path), xml_declaration=True, encoding="utf-8")
+        return path
+
+    return citation, write
 
 
 def _parser() -> etree.XMLParser:

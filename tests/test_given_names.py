@@ -16,7 +16,7 @@ from lxml import etree
 
 from press import cache, citations, givennames, pandoc
 from press.build import Options, citation_locale, prepare
-from press.styles import CSL_NS, resolve_style
+from press.styles import CSL_NS, GLOBAL_RULES, by_cite, resolve_style
 from tests.conftest import embedded_copy
 
 GIVEN = ["J.", "K.", "Jong Un", "Jae-in", "S."]
@@ -24,15 +24,15 @@ GIVEN = ["J.", "K.", "Jong Un", "Jae-in", "S."]
 
 def test_the_by_cite_copy_changes_the_rule_alone(tmp_path: Path) -> None:
     apa = resolve_style("apa", tmp_path).path
-    made = givennames.by_cite(apa, tmp_path)
+    made = by_cite(apa, tmp_path)
     assert made is not None and made.rule == "primary-name-with-initials"
     original = etree.parse(str(apa))
     original.getroot().find(f"{CSL_NS}citation").set("givenname-disambiguation-rule", "by-cite")
     assert etree.tostring(etree.parse(str(made.path)), method="c14n") == etree.tostring(
         original, method="c14n"
     )
-    assert givennames.by_cite(made.path, tmp_path) is None  # by cite already
-    assert givennames.by_cite(resolve_style("ieee", tmp_path).path, tmp_path) is None
+    assert by_cite(made.path, tmp_path) is None  # by cite already
+    assert by_cite(resolve_style("ieee", tmp_path).path, tmp_path) is None
 
 
 def test_the_embedded_sources_render_alike_under_apa_not_under_all_names() -> None:
@@ -50,7 +50,7 @@ def _source(key: str, year: int, *names: tuple[str, str]) -> dict:
 
 
 @pytest.mark.parametrize(
-    ("entries", "global_", "by_cite"),
+    ("entries", "global_", "cite_by_cite"),
     [
         # Two first authors of one family: APA gives them initials everywhere.
         (
@@ -71,20 +71,20 @@ def _source(key: str, year: int, *names: tuple[str, str]) -> dict:
     ],
 )
 def test_where_by_cite_differs_the_check_says_so(
-    entries: list[dict], global_: str, by_cite: str, tmp_path: Path
+    entries: list[dict], global_: str, cite_by_cite: str, tmp_path: Path
 ) -> None:
     apa = resolve_style("apa", tmp_path).path
-    quick = givennames.by_cite(apa, tmp_path)
+    quick = by_cite(apa, tmp_path)
     assert quick is not None
     bibliography = tmp_path / "bib.json"
     bibliography.write_text(json.dumps(entries), "utf-8")
     text = "Text [@a]. Text [@b].\n"
     shown = [pandoc.stringify(_citeproc(text, csl, bibliography)[0]) for csl in (apa, quick.path)]
-    assert shown == [f"Text {global_}", f"Text {by_cite}"]
+    assert shown == [f"Text {global_}", f"Text {cite_by_cite}"]
     assert not givennames.alike(_as_citeproc_reads(entries), quick.rule)
 
 
-@pytest.mark.parametrize("rule", givennames.GLOBAL)
+@pytest.mark.parametrize("rule", GLOBAL_RULES)
 def test_by_cite_renders_as_the_global_rule_wherever_the_check_says_so(
     rule: str, tmp_path: Path
 ) -> None:
@@ -94,7 +94,7 @@ def test_by_cite_renders_as_the_global_rule_wherever_the_check_says_so(
     tree.getroot().find(f"{CSL_NS}citation").set("givenname-disambiguation-rule", rule)
     style = tmp_path / "global.csl"
     tree.write(str(style), xml_declaration=True, encoding="utf-8")
-    quick = givennames.by_cite(style, tmp_path)
+    quick = by_cite(style, tmp_path)
     assert quick is not None and quick.rule == rule
     outcomes = {True: 0, False: 0}
     differed = 0
@@ -103,11 +103,11 @@ def test_by_cite_renders_as_the_global_rule_wherever_the_check_says_so(
         bibliography = tmp_path / f"bib-{case}.json"
         bibliography.write_text(json.dumps(entries), "utf-8")
         same = givennames.alike(_as_citeproc_reads(entries), rule)
-        real, by_cite = (_citeproc(text, csl, bibliography) for csl in (style, quick.path))
+        real, cited = (_citeproc(text, csl, bibliography) for csl in (style, quick.path))
         outcomes[same] += 1
         if same:
-            assert by_cite == real, (case, entries)
-        differed += by_cite != real
+            assert cited == real, (case, entries)
+        differed += cited != real
     assert outcomes[True] >= 3 and outcomes[False] >= 3, outcomes
     assert rule.startswith("all-names") or differed  # the check is there for a reason
 
