@@ -59,6 +59,9 @@ class Document:
     locale: str
     """The locale citeproc used for terms and dates."""
     cited: tuple[str, ...]
+    outline: bool = False
+    """A draft of the report's headings alone, its citations not yet rendered: what the
+    editions may rehearse from it is the contents (:func:`resolve`)."""
 
     @property
     def blocks(self) -> list[pandoc.Node]:
@@ -175,14 +178,23 @@ def resolve(
     place = f"citations ({style.name})"
     source = parsed.ast if style.note else _skeleton(parsed.ast)
     long = len(parsed.places) > LONG_CITEPROC
-    rehearse = None
-    if meanwhile is not None and long:
+    if meanwhile is None or not long:
+        rendered = _citeproc(source, parsed.bibliography, style, meta, place, long)
+        return _document(parsed, style, locale, rendered)
 
-        def rehearse(printed: bytes) -> AbstractContextManager[None]:
-            return meanwhile(lambda: _document(parsed, style, locale, json.loads(printed)))
+    def rehearse(printed: bytes) -> AbstractContextManager[None]:
+        return meanwhile(lambda: _document(parsed, style, locale, json.loads(printed)))
 
-    rendered = _citeproc(source, parsed.bibliography, style, meta, place, long, rehearse)
-    return _document(parsed, style, locale, rendered)
+    with meanwhile(lambda: _outline(parsed, style, locale)):
+        rendered = _citeproc(source, parsed.bibliography, style, meta, place, long, rehearse)
+        return _document(parsed, style, locale, rendered)
+
+
+def _outline(parsed: Parsed, style: Style, locale: str) -> Document:
+    """The report's headings alone (:attr:`Document.outline`)."""
+    headings = [block for block in parsed.ast["blocks"] if block["t"] == "Header"]
+    ast = {**parsed.ast, "blocks": headings, "meta": {}}
+    return Document(ast=ast, style=style, locale=locale, cited=parsed.cited, outline=True)
 
 
 def _document(parsed: Parsed, style: Style, locale: str, rendered: pandoc.Node) -> Document:

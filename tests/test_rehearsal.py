@@ -1,6 +1,7 @@
 """The rehearsal: while a long report's citeproc runs, the PDF's chapters are laid out from a
 draft of the citations (the style without given-name disambiguation) into the cache, and the
-real pass takes from it what came out the same. The editions are always the real ones.
+real pass takes from it what came out the same; before that draft, and where there is none,
+the front's first try from the report's outline. The editions are always the real ones.
 
 The embedded report is short (under :data:`~press.citations.LONG_CITEPROC` citations), so
 these tests lower the threshold; its citeproc is quick, so most of them run the rehearsal in
@@ -22,6 +23,7 @@ from lxml import etree
 from press import citations, editions, givennames, workers
 from press.build import Options, build, citation_locale, prepare
 from press.design import load_design
+from press.editions import Job, pdf, pdfparts
 from press.extract import from_pdf, print_reading
 from press.styles import CSL_NS, resolve_style, without_given_names
 from tests.conftest import embedded_copy
@@ -93,6 +95,54 @@ def test_the_rehearsal_in_its_own_process_is_stopped_and_the_build_is_the_same(
     assert 1 <= chapters_new(detail) <= 8
     monkeypatch.setattr(citations, "LONG_CITEPROC", 10**9)
     assert pdf_built(long, tmp_path / "plain")[1] == paragraphs
+
+
+def test_the_outline_has_the_front_of_the_real_document(tmp_path: Path) -> None:
+    folder = embedded_copy(tmp_path / "report")
+    config, styles, parsed = prepare(Options(folder=folder))
+    locale = citation_locale(config, styles[0])
+    design = load_design(folder)
+    fronts = []
+    for document in (citations.resolve(parsed, styles[0], locale),
+                     citations._outline(parsed, styles[0], locale)):  # fmt: skip
+        parts = pdfparts.split(pdf.print_page(Job(config, document, design)))
+        assert parts is not None
+        numbers = dict.fromkeys(parts.toc_targets, 8888)
+        fronts.append((parts.front(numbers), parts.front_css, parts.toc_targets))
+    assert fronts[0] == fronts[1]
+    assert len(fronts[0][2]) == 18 and fronts[0][0].count("8888") == 18  # the contents' entries
+
+
+def test_without_a_draft_the_outline_lays_out_the_front_alone_and_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # By cite (citations alike): no draft of the citations, the outline's rehearsal alone.
+    monkeypatch.setattr(citations, "LONG_CITEPROC", 0)
+    folder = embedded_copy(tmp_path / "report")
+    laid: list[tuple[bool, bool]] = []  # (rehearsing, writes a PDF) of each layout
+    rehearsing = [False]
+    real_lay_out = pdf.lay_out
+
+    def lay_out(layout: pdf.Layout) -> pdf.Laid:
+        laid.append((rehearsing[0], layout.write))
+        return real_lay_out(layout)
+
+    @contextlib.contextmanager
+    def aside(call: Callable[[], object]) -> Iterator[None]:
+        rehearsing[0] = True
+        call()
+        rehearsing[0] = False
+        yield
+
+    monkeypatch.setattr(pdf, "lay_out", lay_out)
+    monkeypatch.setattr(workers, "aside", aside)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # the rehearsal wants a core to itself
+    detail, paragraphs = pdf_built(folder, tmp_path / "out")
+    assert [writes for ahead, writes in laid if ahead] == [False]  # the front's first try
+    assert (False, False) not in laid  # not laid out again
+    assert "8 chapters laid out in parallel (8 new, 0 from the cache)" in detail
+    monkeypatch.setattr(citations, "LONG_CITEPROC", 10**9)
+    assert pdf_built(folder, tmp_path / "plain")[1] == paragraphs
 
 
 def test_aside_kills_what_it_started_and_says_nothing(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import jinja2
 
-from press import cache, pandoc, resources, templating
+from press import cache, pandoc, resources, templating, turns
 from press.assets import logo_url
 from press.citations import Document
 from press.config import Config, source_date_epoch
@@ -134,19 +135,22 @@ def _paragraph(text: str) -> pandoc.Node:
     return {"t": "Para", "c": [{"t": "Str", "c": text}]}
 
 
-def fragment(pieces: list[Piece], *, place: str, shift: int = 0) -> str:
+def fragment(pieces: list[Piece], *, place: str, shift: int = 0, at_once: int = 1) -> str:
     """HTML for a document in pieces (:func:`as_json`) from pandoc's HTML writer (no
     citeproc: the citations are resolved already), the pieces' footnotes numbered on and
     gathered at the end as in one piece, a long division's parts put in its place.
 
     ``shift`` moves every heading down (the web page's title is its one ``h1``).
+    ``at_once``: how many pieces pandoc converts side by side, in one turn (for a caller
+    that has the cores to itself).
     """
     args = ["--from", "json", "--to", "html5", "--wrap", "none", "--section-divs"]
     args += [f"--shift-heading-level-by={shift}"] if shift else []
     bodies, notes, before = [], [], 0
     parts: dict[str, list[str]] = {}
-    for piece in pieces:
-        html = _html(args, piece.json, place)
+    with turns.turn(), ThreadPoolExecutor(max(1, at_once)) as pool:
+        htmls = list(pool.map(lambda piece: _html(args, piece.json, place), pieces))
+    for piece, html in zip(pieces, htmls, strict=True):
         if piece.into:  # blocks as in a division's content: one to a line
             parts.setdefault(piece.into, []).append(html.removesuffix("\n"))
             continue

@@ -13,6 +13,7 @@ import dataclasses
 import itertools
 import json
 import logging
+import os
 import re
 import tempfile
 import threading
@@ -67,7 +68,7 @@ class PdfEdition:
 
         config = job.config
         with _first_layout_ahead(config.language, beside=not job.long):
-            page = print_page(job)
+            page = print_page(job, at_once=os.cpu_count() or 1)
         for char in job.design.missing_glyphs(_text_of(page)):
             message = f"no shipped font has a glyph for {char!r} (U+{ord(char):04X})"
             log.warning(warning("pdf edition", None, message, "font.missing-glyph"))
@@ -93,6 +94,8 @@ class PdfEdition:
             return
         reading = extract.print_reading(job.config, job.design)
         layouts = _layouts(parts, job.config.folder, _options(job.config), reading)
+        if job.document.outline:  # its chapters are headings alone: the front's first try
+            layouts = layouts[:1]
         store = cache.active()
         for layout in sorted(layouts, key=lambda layout: -len(layout.page)):
             if 'id="refs"' not in layout.page and not store.has("pdf-layout", layout.key()):
@@ -137,11 +140,12 @@ def _options(config: Config) -> dict[str, Any]:
     return options
 
 
-def print_page(job: Job) -> str:
-    """The whole report as one HTML page for print: cover, contents, chapters, print CSS."""
+def print_page(job: Job, at_once: int = 1) -> str:
+    """The whole report as one HTML page for print: cover, contents, chapters, print CSS;
+    ``at_once`` as :func:`fragment` takes it."""
     config = job.config
     blocks = as_json(job, pandoc.transform(job.document.blocks, _for_print))
-    body = fragment(blocks, place="pdf edition")
+    body = fragment(blocks, place="pdf edition", at_once=at_once)
     css = job.design.font_faces(file_url) + stylesheet(job, "base.css", "print.css")
     css += page_css(config.page, labels(config.language))
     toc = contents(job.document, config.pdf.toc_depth)
