@@ -250,7 +250,7 @@ def _citeproc(
             return listed
 
         source = json.dumps(ast)
-        csl = _as_quick(style.path, bib_path, place) if long else style.path
+        csl = _as_quick(style.path, entries, Path(tmp), place) if long else style.path
         quick = without_given_names(csl, Path(tmp)) if rehearse and csl == style.path else None
         if rehearse is None or quick is None:
             printed = pandoc.run(args(csl), source, place=place)
@@ -263,16 +263,24 @@ def _citeproc(
     return dict(json.loads(printed))
 
 
-def _as_quick(csl: Path, bibliography: Path, place: str) -> Path:
-    """The style, or its copy beside ``bibliography`` that adds given names cite by cite if
-    that renders every citation as the style's own report-wide rule (:mod:`press.givennames`),
-    judged on the sources as citeproc reads them."""
-    quick = by_cite(csl, bibliography.parent)
+def _as_quick(csl: Path, entries: list[dict[str, Any]], folder: Path, place: str) -> Path:
+    """The style, or its copy in ``folder`` that adds given names cite by cite if that renders
+    every citation as the style's own report-wide rule (:mod:`press.givennames`), judged on
+    the sources as citeproc reads them."""
+    quick = by_cite(csl, folder)
     if quick is None:
         return csl
-    args = [str(bibliography), "--from", "csljson", "--to", "csljson"]
-    read = json.loads(pandoc.run(args, b"", place=place))
-    return quick.path if givennames.alike(read, quick.rule) else csl
+    return quick.path if givennames.alike(as_citeproc_reads(entries, place), quick.rule) else csl
+
+
+def as_citeproc_reads(entries: list[dict[str, Any]], place: str) -> list[dict[str, Any]]:
+    """The sources as pandoc's citeproc reads them: its CSL JSON reader's names, split into
+    their parts as it splits them (0.3 s for the x50 report's 2,300)."""
+    args = ["--from", "csljson", "--to", "csljson"]
+    read: list[dict[str, Any]] = json.loads(
+        pandoc.run(args, json.dumps(entries, ensure_ascii=False), place=place)
+    )
+    return read
 
 
 def _skeleton(ast: pandoc.Node) -> pandoc.Node:

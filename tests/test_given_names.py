@@ -38,7 +38,8 @@ def test_the_by_cite_copy_changes_the_rule_alone(tmp_path: Path) -> None:
 def test_the_embedded_sources_render_alike_under_apa_not_under_all_names() -> None:
     # Two Kims and a Park are co-authors (2023) or second authors (2024), never first authors
     # of two sources: APA's rule looks at first authors only, all-names at every name.
-    entries = _as_citeproc_reads(json.loads(Path("content/references.json").read_text("utf-8")))
+    text = Path("content/references.json").read_text("utf-8")
+    entries = citations.as_citeproc_reads(json.loads(text), "test")
     assert givennames.alike(entries, "primary-name-with-initials")
     assert not givennames.alike(entries, "all-names")
 
@@ -81,7 +82,7 @@ def test_where_by_cite_differs_the_check_says_so(
     text = "Text [@a]. Text [@b].\n"
     shown = [pandoc.stringify(_citeproc(text, csl, bibliography)[0]) for csl in (apa, quick.path)]
     assert shown == [f"Text {global_}", f"Text {cite_by_cite}"]
-    assert not givennames.alike(_as_citeproc_reads(entries), quick.rule)
+    assert not givennames.alike(citations.as_citeproc_reads(entries, "test"), quick.rule)
 
 
 @pytest.mark.parametrize("rule", GLOBAL_RULES)
@@ -102,7 +103,7 @@ def test_by_cite_renders_as_the_global_rule_wherever_the_check_says_so(
         entries, text = _random_report(rng, rng.randint(2, 14), one_given=case % 3 == 0)
         bibliography = tmp_path / f"bib-{case}.json"
         bibliography.write_text(json.dumps(entries), "utf-8")
-        same = givennames.alike(_as_citeproc_reads(entries), rule)
+        same = givennames.alike(citations.as_citeproc_reads(entries, "test"), rule)
         real, cited = (_citeproc(text, csl, bibliography) for csl in (style, quick.path))
         outcomes[same] += 1
         if same:
@@ -157,11 +158,6 @@ def _random_report(rng: random.Random, families: int, one_given: bool) -> tuple[
 def _name(family: str, rng: random.Random, one_given: bool) -> dict:
     given = GIVEN[len(family) % len(GIVEN)] if one_given else rng.choice(GIVEN)
     return {"family": family, "given": given}
-
-
-def _as_citeproc_reads(entries: list[dict]) -> list[dict]:
-    printed = pandoc.run(["--from", "csljson", "--to", "csljson"], json.dumps(entries), place="t")
-    return json.loads(printed)
 
 
 def _citeproc(text: str, csl: Path, bibliography: Path) -> list:
