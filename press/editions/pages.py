@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -148,8 +149,12 @@ def fragment(pieces: list[Piece], *, place: str, shift: int = 0, at_once: int = 
     args += [f"--shift-heading-level-by={shift}"] if shift else []
     bodies, notes, before = [], [], 0
     parts: dict[str, list[str]] = {}
-    with turns.turn(), ThreadPoolExecutor(max(1, at_once)) as pool:
-        htmls = list(pool.map(lambda piece: _html(args, piece.json, place), pieces))
+    convert = functools.partial(_html, args, place=place)
+    if at_once > 1 and len(pieces) > 1:  # one turn for all: each run would wait for another
+        with turns.turn(), ThreadPoolExecutor(at_once) as pool:
+            htmls = list(pool.map(convert, (piece.json for piece in pieces)))
+    else:  # a turn a piece, other processes' helpers between them
+        htmls = [convert(piece.json) for piece in pieces]
     for piece, html in zip(pieces, htmls, strict=True):
         if piece.into:  # blocks as in a division's content: one to a line
             parts.setdefault(piece.into, []).append(html.removesuffix("\n"))
@@ -166,7 +171,7 @@ def fragment(pieces: list[Piece], *, place: str, shift: int = 0, at_once: int = 
     return html
 
 
-def _html(args: list[str], document: str, place: str) -> str:
+def _html(args: list[str], document: str, *, place: str) -> str:
     """Pandoc's HTML for a piece, from the cache if it converted the same before: after an
     edit only the edited chapter's piece is new (at x50, one of 4 for the PDF and 6 for the
     HTML edition: 0.3 s of pandoc for each instead of 1.3 and 1.6)."""
