@@ -178,16 +178,17 @@ def resolve(
     place = f"citations ({style.name})"
     source = parsed.ast if style.note else _skeleton(parsed.ast)
     long = len(parsed.places) > LONG_CITEPROC
-    if meanwhile is None or not long:
-        rendered = _citeproc(source, parsed.bibliography, style, meta, place, long)
-        return _document(parsed, style, locale, rendered)
+    rehearse = None
+    if meanwhile is not None and long:
 
-    def rehearse(printed: bytes) -> AbstractContextManager[None]:
-        return meanwhile(lambda: _document(parsed, style, locale, json.loads(printed)))
+        def rehearse(printed: bytes | None) -> AbstractContextManager[None]:
+            """The editions rehearsed from citeproc's draft, or (None) from the outline."""
+            if printed is None:
+                return meanwhile(lambda: _outline(parsed, style, locale))
+            return meanwhile(lambda: _document(parsed, style, locale, json.loads(printed)))
 
-    with meanwhile(lambda: _outline(parsed, style, locale)):
-        rendered = _citeproc(source, parsed.bibliography, style, meta, place, long, rehearse)
-        return _document(parsed, style, locale, rendered)
+    rendered = _citeproc(source, parsed.bibliography, style, meta, place, long, rehearse)
+    return _document(parsed, style, locale, rendered)
 
 
 def _outline(parsed: Parsed, style: Style, locale: str) -> Document:
@@ -226,19 +227,24 @@ def _citeproc(
     meta: dict[str, str],
     place: str,
     long: bool = False,
-    rehearse: Callable[[bytes], AbstractContextManager[None]] | None = None,
+    rehearse: Callable[[bytes | None], AbstractContextManager[None]] | None = None,
 ) -> pandoc.Node:
     """pandoc's citeproc on ``ast``, cached by everything it reads. If ``long``, under the
     style's by-cite copy where that renders the same (:func:`_as_quick`). With ``rehearse``,
-    and a style that adds given names (:func:`~press.styles.without_given_names`), it runs in
-    a thread while the draft is made, and ``rehearse`` is given the draft (:func:`resolve`)."""
+    when it runs (not when cached) the editions rehearse from the report's outline
+    (``rehearse(None)``) until it is done; and under a style that adds given names
+    (:func:`~press.styles.without_given_names`) it runs in a thread while the draft is made,
+    and ``rehearse`` is given the draft too (:func:`resolve`)."""
     entries = bibliography.entries
     store = cache.active()
     digest = cache.key("citeproc", ast, entries, style.path.read_bytes(), meta)
     hit = store.get("citeproc", digest)
     if hit is not None:
         return dict(json.loads(hit))
-    with tempfile.TemporaryDirectory(prefix="press-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="press-") as tmp,
+        rehearse(None) if rehearse else nullcontext(),  # the outline's, until citeproc is done
+    ):
         bib_path = Path(tmp) / "bibliography.json"
         bib_path.write_text(json.dumps(entries, ensure_ascii=False), "utf-8")
 

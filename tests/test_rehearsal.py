@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from press import citations, editions, givennames, workers
+from press import cache, citations, editions, givennames, workers
 from press.build import Options, build, citation_locale, prepare
 from press.design import load_design
 from press.editions import Job, pdf, pdfparts
@@ -143,6 +143,27 @@ def test_without_a_draft_the_outline_lays_out_the_front_alone_and_ahead(
     assert "8 chapters laid out in parallel (8 new, 0 from the cache)" in detail
     monkeypatch.setattr(citations, "LONG_CITEPROC", 10**9)
     assert pdf_built(folder, tmp_path / "plain")[1] == paragraphs
+
+
+def test_citations_from_the_cache_start_no_rehearsal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An edit that changes no citation: no process is forked to rehearse beside a cache hit.
+    monkeypatch.setattr(citations, "LONG_CITEPROC", 0)
+    folder = embedded_copy(tmp_path / "report")
+    config, styles, parsed = prepare(Options(folder=folder))
+    locale = citation_locale(config, styles[0])
+    drafts: list[citations.Document] = []
+
+    def meanwhile(draft: Callable[[], citations.Document]) -> contextlib.nullcontext[None]:
+        drafts.append(draft())
+        return contextlib.nullcontext()
+
+    with cache.using(cache.Cache(tmp_path / "cached")):
+        first = citations.resolve(parsed, styles[0], locale, meanwhile)
+        assert [draft.outline for draft in drafts] == [True]  # by cite: the outline alone
+        again = citations.resolve(parsed, styles[0], locale, meanwhile)
+    assert len(drafts) == 1 and again == first
 
 
 def test_aside_kills_what_it_started_and_says_nothing(
