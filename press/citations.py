@@ -171,8 +171,10 @@ def resolve(
     the embedded report and both x50 kinds), citeproc runs so. Otherwise, while it runs, the
     same citations go through the style without given names, and ``meanwhile`` is given that
     draft until the real document comes (the editions rehearse from it:
-    :func:`press.editions.rehearsal`). Every edition is written from the real one; a wrong
-    draft only costs the processor time citeproc left unused.
+    :func:`press.editions.rehearsal`). Before that draft, or without one, ``meanwhile`` is
+    given the report's outline, its headings alone, from which the PDF's contents get their
+    first try (:func:`_outline`). Every edition is written from the real one; a wrong draft
+    only costs the processor time citeproc left unused.
     """
     meta = {"lang": locale, "link-citations": "true", "link-bibliography": "true"}
     place = f"citations ({style.name})"
