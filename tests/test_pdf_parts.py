@@ -259,27 +259,32 @@ def links(path: Path) -> list[tuple[int, str]]:
     return found
 
 
-@pytest.mark.parametrize("case", ["shipped", "decorated", "in the last chapter"])
+@pytest.mark.parametrize("case", ["shipped", "decorated", "counted", "in the last chapter"])
 def test_a_long_bibliography_is_laid_out_in_pieces_as_in_one(
     copy_root, tmp_path, monkeypatch, case: str
 ) -> None:
     """Laid out a few pages at a time (the layout process holds those pages only), the
     bibliography's pages are the same as laid out in one piece: each piece of text in the same
     place, the same anchors on the same pages, each once, the same links and bookmarks; also
-    where its containers have margins, padding and borders, and where it ends the last chapter
-    (whose citations then link to entries in later pieces)."""
+    where its containers have margins, padding and borders, where a selector counts the
+    entries (the entries before a piece are then kept, hidden), and where it ends the last
+    chapter (whose citations then link to entries in later pieces)."""
     folder = copy_root("embedded")
-    css = "#refs { border-top: 1pt solid; padding-top: 6pt } .csl-entry { margin-top: 3pt }"
+    css = {
+        "decorated": "#refs { border-top: 1pt solid; padding-top: 6pt } "
+        ".csl-entry { margin-top: 3pt }",
+        "counted": ".csl-entry:nth-child(3n) { margin-top: 9pt }",
+    }
     shipped = (TOOL_ROOT / "styles" / "print.css").read_text()
-    put(folder, "styles/print.css", shipped + (css if case == "decorated" else ""))
+    put(folder, "styles/print.css", shipped + css.get(case, ""))
     if case == "in the last chapter":
         last = folder / "content" / "07-international-organisations.md"
         last.write_text(last.read_text() + "\n\n::: { #refs }\n:::\n")
     log = tmp_path / "pieces.log"
     documents = pdfpieces.documents
 
-    def logged(page: str, render):  # type: ignore[no-untyped-def]
-        for document in documents(page, render):  # in the layout processes
+    def logged(page: str, render, css: str = ""):  # type: ignore[no-untyped-def]
+        for document in documents(page, render, css):  # in the layout processes
             if 'id="refs"' in page:  # the bibliography's (the chapters' vary with the rehearsal)
                 with log.open("a") as out:
                     out.write(f"{len(document.pages)}\n")
@@ -304,6 +309,23 @@ def test_a_long_bibliography_is_laid_out_in_pieces_as_in_one(
     assert outline(PdfReader(pieces[0])) == outline(PdfReader(one[0]))
     assert links(pieces[0]) == links(one[0])
     assert sum(name.startswith("ref-") for _, name in links(one[0])) > 30
+
+
+@pytest.mark.parametrize(
+    ("css", "looks"),
+    [
+        (".csl-entry { margin: 0 } @page { @top-left { content: 'a + b' } }", False),
+        ("a[title~=x], p::first-line, a:hover { color: red }", False),
+        (".csl-entry + .csl-entry { margin: 0 }", True),
+        ("@media print { .csl-entry:first-of-type { margin: 0 } }", True),
+        ("div:not(:last-child) { margin: 0 }", True),
+        ("#refs:has(> .csl-entry) { margin: 0 }", True),
+    ],
+)
+def test_a_piece_keeps_the_entries_before_it_where_a_selector_looks_at_siblings(
+    css: str, looks: bool
+) -> None:
+    assert pdfpieces._looks_at_siblings(css) is looks
 
 
 @pytest.mark.parametrize("cores", [2, 4])

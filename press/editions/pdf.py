@@ -212,7 +212,7 @@ def lay_out(layout: Layout) -> Laid:
             return html.render(**layout.options, **shared)
 
         pieces, pages, anchors = [], 0, {}
-        for document in pdfpieces.documents(layout.page, render):
+        for document in pdfpieces.documents(layout.page, render, layout.css):
             for i, page in enumerate(document.pages):
                 for name in page.anchors:
                     anchors.setdefault(name, pages + i)
