@@ -297,6 +297,7 @@ def parallel(
     brief: bool = False,
     on_each: Callable[[], None] | None = None,
     meanwhile: Callable[[dict[int, T]], Callable[[], object] | None] | None = None,
+    first: Callable[[], object] | None = None,
 ) -> list[T]:
     """``function(*args)`` for each of ``calls``, results in order: in worker processes (one
     per core but one, forked for these calls and ended with them) when a writer running in
@@ -323,7 +324,8 @@ def parallel(
     to take and a worker is still on one (a long bibliography, taken first), and again as
     each worker's result comes, until it answers: what to do until the workers are done,
     run :func:`aside` on the processor time they leave (then killed, done or not); or None,
-    nothing yet."""
+    nothing yet. ``first`` is called here before this process takes a call, the workers
+    taking theirs meanwhile."""
     if _start_others is not None:
         _start_others(brief)
 
@@ -334,6 +336,8 @@ def parallel(
 
     cores = os.cpu_count() or 1
     if len(calls) <= 1 or cores <= 1 or multiprocessing.parent_process() is not None:
+        if first:
+            first()
         return [done(function(*args)) for args in calls]
     left = _FORK.Array("i", [0, len(calls)])  # the calls no process has taken: [from, to)
 
@@ -376,6 +380,8 @@ def parallel(
             listener = threading.Thread(target=listen, args=(process, ours))
             listener.start()
             workers.append((process, ours, listener))
+        if first:
+            first()
         while (index := take(first=False)) is not None:
             results[index] = done(function(*calls[index]))
         with contextlib.ExitStack() as stack:

@@ -94,6 +94,21 @@ def test_one_tag_tree_over_all_chapters(report: Built) -> None:
 
     walk(tree.K[0])
     assert {"/Document", "/H1", "/H2", "/P", "/Link"} <= kinds
+    # in reading order: the cover's and the contents' tags first, then each chapter's
+    index = {page.obj.objgen: i for i, page in enumerate(pdf.pages)}
+
+    def first_page(element: pikepdf.Object) -> int | None:
+        if "/Pg" in element:
+            return index[element.Pg.objgen]
+        kids = element.get("/K")
+        for kid in kids if isinstance(kids, pikepdf.Array) else []:
+            if isinstance(kid, pikepdf.Dictionary) and (found := first_page(kid)) is not None:
+                return found
+        return None
+
+    starts = [first_page(kid) for kid in tree.K[0].K]
+    starts = [page for page in starts if page is not None]
+    assert starts[0] == 0 and starts == sorted(starts) and starts[-1] > 10
 
 
 def test_the_text_read_from_the_chapters_is_what_the_file_holds(copy_root, tmp_path) -> None:

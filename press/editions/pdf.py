@@ -273,6 +273,7 @@ def _laid_out(
     layouts: list[Layout],
     finishing: bool = False,
     meanwhile: Callable[[list[Laid | None]], Callable[[], object] | None] | None = None,
+    first: Callable[[], object] | None = None,
 ) -> list[Laid]:
     """:func:`lay_out` for each of ``layouts``: what is cached read here, the rest laid out
     in the workers (not a task per cached chapter: at x50 an edit leaves 350 of 351), the
@@ -281,7 +282,8 @@ def _laid_out(
     out, the rest cached, the work left is brief: see :func:`parallel`; measured in HTML,
     not in chapters, because a rehearsal can leave one chapter out of 352, the bibliography,
     which is a third of the work). ``meanwhile``: see :func:`press.workers.parallel`, given
-    each layout's result or None while it is being laid out."""
+    each layout's result or None while it is being laid out. ``first``: what this process
+    does before it takes a layout (the workers start on theirs meanwhile)."""
     found = [_from_cache(layout.key()) for layout in layouts]
     missing = sorted((i for i, laid in enumerate(found) if laid is None),
                      key=lambda i: -len(layouts[i].page))  # fmt: skip
@@ -302,7 +304,7 @@ def _laid_out(
         return meanwhile(now) if meanwhile else None
 
     told = None if finishing else one_more
-    laid_out = parallel(lay_out, calls, brief, told, so_far if meanwhile else None)
+    laid_out = parallel(lay_out, calls, brief, told, so_far if meanwhile else None, first)
     for i, laid in zip(missing, laid_out, strict=True):
         found[i] = laid
     return [laid for laid in found if laid is not None]
@@ -329,7 +331,8 @@ def _write_in_parts(
 ) -> str:
     """Chapters laid out in parallel, and with them the front with placeholder page numbers
     (its length); then the front with its numbers beside the sheets of running heads (again
-    if the numbers changed the front's length); then the parts joined.
+    if the numbers changed the front's length), the chapters joined meanwhile in this
+    process; then the front and the sheets joined to them.
 
     A long bibliography, the last chapter and the longest, is laid out by a worker at nice 5
     while this process and the other writers take the processor, and may end seconds after
@@ -355,13 +358,19 @@ def _write_in_parts(
     _reported(dataclasses.replace(guess, warnings=[]))  # the final front says them
     chapters = [_reported(chapter) for chapter in chapters]
     front_pages = guess.pages
+    body: list[pdfparts.Body] = []
+
+    def join_chapters() -> None:  # here, while the workers lay out the front and the sheets
+        if not body:
+            body.append(pdfparts.body([c.pdf for c in chapters]))
+
     for _attempt in range(4):
         layouts = _finishing(parts, folder, options, front_pages, chapters)
-        front, *furniture = map(_reported, _laid_out(layouts, finishing=True))
+        front, *furniture = map(_reported, _laid_out(layouts, True, first=join_chapters))
         if front.pages == front_pages:
             break
         front_pages = front.pages
-    joined = pdfparts.join(front.pdf, [c.pdf for c in chapters], [f.pdf for f in furniture], fonts)
+    joined = pdfparts.join(front.pdf, body[0], [f.pdf for f in furniture], fonts)
     for name in joined.unknown:  # what WeasyPrint says of such a link in one piece
         log.warning(warning("pdf edition", None, f"No anchor #{name} for internal URI reference",
                             "pdf.weasyprint"))  # fmt: skip

@@ -244,13 +244,50 @@ class Joined:
     """Anchors that links point to and no part has (those links are left inert)."""
 
 
-def join(front: bytes, chapters: list[bytes], sheets: list[bytes], fonts: list[Path]) -> Joined:
-    """One PDF from the front part, the chapters and the sheets of running heads (in one or
-    more runs of pages); each of the ``fonts`` its parts embed is embedded once (see
-    :func:`_share_fonts`)."""
-    out, names, items = _appended(front, chapters)
+@dataclass
+class Body:
+    """The chapters joined (:func:`body`), waiting for the front and the sheets (:func:`join`)."""
+
+    pdf: pikepdf.Pdf
+    names: Names
+    items: list[pikepdf.OutlineItem]
+    """The bookmarks of the chapters after the first (the first's are in ``pdf``), to
+    pages numbered from the body's first."""
+
+
+def body(chapters: list[bytes]) -> Body:
+    """The chapters one after the other: the half of :func:`join` that needs neither the
+    front nor the sheets, done while they are laid out (x50: 0.9 s of its 2)."""
+    return Body(*_appended(chapters[0], chapters[1:]))
+
+
+def join(front: bytes, body: Body, sheets: list[bytes], fonts: list[Path]) -> Joined:
+    """One PDF from the front part, the chapters' :func:`body` (which it takes over) and the
+    sheets of running heads (in one or more runs of pages); each of the ``fonts`` its parts
+    embed is embedded once (see :func:`_share_fonts`)."""
+    out = body.pdf
+    part = pikepdf.open(io.BytesIO(front))
+    with warnings.catch_warnings():  # of links to names: _named writes the names
+        warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+        for i, page in enumerate(part.pages):
+            out.pages.insert(i, page)
+    count = len(part.pages)
+    tree = out.Root.get("/StructTreeRoot")
+    if tree is not None and "/StructTreeRoot" in part.Root:
+        nums = tree.ParentTree.Nums
+        _join_tags(out, tree, part, out.pages[:count], _next_key(nums), first=True)
+    names = _dests(part, {p.obj.objgen: out.pages[i] for i, p in enumerate(part.pages)})
+    names += body.names
+    for item in body.items:
+        _shift(item, count)
+    with part.open_outline() as outline:
+        ahead = [_moved(item, {p.obj.objgen: i for i, p in enumerate(part.pages)})
+                 for item in outline.root]  # fmt: skip
+    if ahead:
+        with out.open_outline() as outline:
+            outline.root[:0] = ahead
     unknown = _link_across(out, {bytes(name) for name, _dest in names})
-    _named(out, names, items)
+    _named(out, names, body.items)
     _draw_sheets(out, [pikepdf.open(io.BytesIO(run)) for run in sheets])
     _share_fonts(out, fonts)
     return Joined(_saved(out), unknown)
@@ -285,8 +322,8 @@ def _appended(
             out.pages.extend(part.pages)
         new_pages = {p.obj.objgen: out.pages[start + i] for i, p in enumerate(part.pages)}
         index_of = {p.obj.objgen: start + i for i, p in enumerate(part.pages)}
-        if tree is not None and nums is not None and "/StructTreeRoot" in part.Root:
-            next_key = _join_tags(out, tree, nums, part, start, next_key)
+        if tree is not None and "/StructTreeRoot" in part.Root:
+            next_key = _join_tags(out, tree, part, out.pages[start:], next_key)
         names += _dests(part, new_pages)
         with part.open_outline() as outline:
             items += [_moved(item, index_of) for item in outline.root]
@@ -317,27 +354,32 @@ def _saved(pdf: pikepdf.Pdf) -> bytes:
 def _join_tags(
     out: pikepdf.Pdf,
     tree: pikepdf.Dictionary,
-    nums: pikepdf.Array,
     part: pikepdf.Pdf,
-    start: int,
+    pages: list[pikepdf.Page],
     next_key: int,
+    first: bool = False,
 ) -> int:
-    """Adopt ``part``'s tag tree, its parent tree keys moved past ``next_key``; the next key."""
+    """Adopt ``part``'s tag tree, whose ``pages`` are in ``out`` now, after the tags there
+    (``first``: before them), its parent tree keys moved past ``next_key``; the next key."""
     copied = out.copy_foreign(part.Root.StructTreeRoot)
+    nums = tree.ParentTree.Nums
     pairs = list(copied.ParentTree.Nums)
     for key, value in zip(pairs[::2], pairs[1::2], strict=True):
         nums.append(int(key) + next_key)
         nums.append(value)
-    for page in out.pages[start:]:
+    for page in pages:
         if "/StructParents" in page.obj:
             page.obj.StructParents = int(page.obj.StructParents) + next_key
         for annotation in page.obj.get("/Annots", []):
             if "/StructParent" in annotation:
                 annotation.StructParent = int(annotation.StructParent) + next_key
     document = tree.K[0]
-    for child in copied.K[0].K:
+    for i, child in enumerate(copied.K[0].K):
         child.P = document
-        document.K.append(child)
+        if first:
+            document.K.insert(i, child)
+        else:
+            document.K.append(child)
     return next_key + _next_key(copied.ParentTree.Nums)
 
 
@@ -375,6 +417,13 @@ def _moved(item: pikepdf.OutlineItem, index_of: dict[tuple[int, int], int]) -> p
     moved.is_closed = item.is_closed
     moved.children.extend(_moved(child, index_of) for child in item.children)
     return moved
+
+
+def _shift(item: pikepdf.OutlineItem, pages: int) -> None:
+    """A bookmark made by :func:`_moved` (and those under it), ``pages`` further on."""
+    item.destination += pages
+    for child in item.children:
+        _shift(child, pages)
 
 
 def _link_across(pdf: pikepdf.Pdf, known: set[bytes]) -> list[str]:
