@@ -11,6 +11,7 @@ the build's own process, to the end, rather than in a process killed when citepr
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import subprocess
 import time
@@ -30,9 +31,14 @@ from tests.conftest import embedded_copy
 
 
 @contextlib.contextmanager
-def in_here(call: Callable[[], object]) -> Iterator[None]:
-    """The rehearsal run to its end in this process, before citeproc's result is taken."""
+def in_here(call: Callable[[], object], rehearsing: list[bool] | None = None) -> Iterator[None]:
+    """The rehearsal run to its end in this process, before citeproc's result is taken
+    (``rehearsing[0]`` true meanwhile)."""
+    if rehearsing is not None:
+        rehearsing[0] = True
     call()
+    if rehearsing is not None:
+        rehearsing[0] = False
     yield
 
 
@@ -127,15 +133,8 @@ def test_without_a_draft_the_outline_lays_out_the_front_alone_and_ahead(
         laid.append((rehearsing[0], layout.write))
         return real_lay_out(layout)
 
-    @contextlib.contextmanager
-    def aside(call: Callable[[], object]) -> Iterator[None]:
-        rehearsing[0] = True
-        call()
-        rehearsing[0] = False
-        yield
-
     monkeypatch.setattr(pdf, "lay_out", lay_out)
-    monkeypatch.setattr(workers, "aside", aside)
+    monkeypatch.setattr(workers, "aside", functools.partial(in_here, rehearsing=rehearsing))
     monkeypatch.setattr(os, "cpu_count", lambda: 2)  # the rehearsal wants a core to itself
     detail, paragraphs = pdf_built(folder, tmp_path / "out")
     assert [writes for ahead, writes in laid if ahead] == [False]  # the front's first try
