@@ -12,9 +12,10 @@ previous part's notes end. Running heads and page numbers are left out of the pa
 the same ``@page`` rules, and :func:`join` draws each sheet over its page as a
 pagination artifact, so page numbers run on across the parts however long each is.
 
-:func:`join` puts the parts together with pikepdf: pages, tag trees (their parent
-tree keys renumbered), named destinations, bookmarks, and the cross-part links,
-which become links to named destinations.
+:func:`body` puts the chapters together with pikepdf, while the front and the sheets are
+laid out, and :func:`join` the front before them: pages, tag trees (their parent tree keys
+renumbered), named destinations, bookmarks, and the cross-part links, which become links to
+named destinations.
 
 Used only when every chapter begins a new page (``h1 { break-before: page }``);
 otherwise the PDF is laid out in one piece.
@@ -276,13 +277,13 @@ def join(front: bytes, body: Body, sheets: list[bytes], fonts: list[Path]) -> Jo
     if tree is not None and "/StructTreeRoot" in part.Root:
         nums = tree.ParentTree.Nums
         _join_tags(out, tree, part, out.pages[:count], _next_key(nums), first=True)
-    names = _dests(part, {p.obj.objgen: out.pages[i] for i, p in enumerate(part.pages)})
+    index_of = {p.obj.objgen: i for i, p in enumerate(part.pages)}
+    names = _dests(part, {objgen: out.pages[i] for objgen, i in index_of.items()})
     names += body.names
     for item in body.items:
         _shift(item, count)
     with part.open_outline() as outline:
-        ahead = [_moved(item, {p.obj.objgen: i for i, p in enumerate(part.pages)})
-                 for item in outline.root]  # fmt: skip
+        ahead = [_moved(item, index_of) for item in outline.root]
     if ahead:
         with out.open_outline() as outline:
             outline.root[:0] = ahead
