@@ -335,6 +335,7 @@ def test_a_long_bibliography_is_laid_out_in_pieces_as_in_one(
         ("@media print { .csl-entry:first-of-type { margin: 0 } }", True),
         ("div:not(:last-child) { margin: 0 }", True),
         ("#refs:has(> .csl-entry) { margin: 0 }", True),
+        ('@import url("house.css"); p { margin: 0 }', True),
     ],
 )
 def test_a_piece_keeps_the_entries_before_it_where_a_selector_looks_at_siblings(

@@ -128,7 +128,8 @@ def _piece(
 
 def _looks_at_siblings(css: str) -> bool:
     """Whether a selector in ``css`` has a sibling combinator or a pseudo-class of
-    :data:`SIBLINGS` (in ``@media`` and other blocks too; not in attribute selectors)."""
+    :data:`SIBLINGS` (in ``@media`` and other blocks too; not in attribute selectors), or
+    it imports another stylesheet."""
 
     def tokens(nodes: list[Any]) -> Iterator[Any]:
         for node in nodes:
@@ -151,6 +152,8 @@ def _looks_at_siblings(css: str) -> bool:
         for rule in nodes:
             if rule.type == "qualified-rule" and found(rule.prelude):
                 return True
+            if rule.type == "at-rule" and rule.lower_at_keyword == "import":
+                return True  # what it brings is not read here: it may
             if rule.type in ("qualified-rule", "at-rule") and rule.content is not None:
                 nested = tinycss2.parse_blocks_contents(rule.content)  # @media, nesting
                 if rules([node for node in nested if node.type != "declaration"]):
