@@ -188,6 +188,18 @@ def test_running_heads_may_hold_quotes(copy_root, capsys) -> None:
     assert any(head.endswith("The “Outlook” \\ next") for head in heads), heads
 
 
+def test_a_bookmark_in_the_front_comes_before_the_chapters(copy_root, capsys) -> None:
+    # The chapters are joined first (while the front is laid out), the front put before them.
+    folder = copy_root("embedded")
+    shipped = (TOOL_ROOT / "styles" / "print.css").read_text()
+    put(folder, "styles/print.css", shipped + ".toc-title { bookmark-level: 1 }")
+    pdf_detail(folder, capsys)
+    marks = outline(PdfReader(folder / "output" / "north-korea-missile-tests.pdf"))
+    assert marks[0] == (1, "Contents", 2)
+    assert marks[1] == (1, "Motivations and History of the Missile Programme", 3)
+    assert [page for _level, _title, page in marks] == sorted(page for *_, page in marks)
+
+
 def test_a_link_to_no_anchor_is_reported_as_in_one_piece(copy_root, capsys) -> None:
     folder = copy_root()
     section = folder / "content" / "02-outlook.md"
