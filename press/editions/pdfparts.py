@@ -176,11 +176,13 @@ def chapters_break(css: str) -> bool:
     return value in ("page", "always")
 
 
-SHEETS_PER_RUN = 150
+SHEETS_PER_RUN = 100
 """How many sheets at most are laid out in one run: more are laid out in runs side by side
 with each other and the contents (x50: 592 sheets took 5 s in one run, the longest task at
 the end of a build; in two halves of 1.7 s beside the contents' 1.9 s, one process still
-worked alone for 1.5 s at the end; in four runs the work is shared out more evenly)."""
+worked alone for 1.5 s at the end; in four runs the work is shared out more evenly; in
+seven of about 0.45 s, beside the contents (2.2 s) and the chapters' join (1 s), what
+follows the chapters took 4.24-4.32 s instead of 4.46-4.60 with five, two builds each)."""
 NUMBERED_TOGETHER = re.compile(r":first\b|:nth\(|counters?\(\s*pages\b")
 """What a stylesheet's page rules may use that a run of the sheets would get wrong: the first
 page, a page's place, the number of pages."""
