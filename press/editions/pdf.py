@@ -68,7 +68,7 @@ class PdfEdition:
 
         config = job.config
         with _first_layout_ahead(config.language, beside=not job.long):
-            # every core: the other writers start when the chapters are handed out
+            # every core: a long report's other writers start when the chapters are handed out
             page = print_page(job, at_once=os.cpu_count() or 1)
         for char in job.design.missing_glyphs(_text_of(page)):
             message = f"no shipped font has a glyph for {char!r} (U+{ord(char):04X})"
