@@ -377,6 +377,8 @@ def parallel(
                 raise RuntimeError(f"a worker stopped without a word (exit {process.exitcode})")
         except BaseException as exc:  # raised in the main thread when it is done
             failures.append(exc)
+        finally:  # its end, too, for meanwhile's wait (which waited out its 0.1 s)
+            arrived.set()
 
     workers: list[tuple[BaseProcess, Connection, threading.Thread]] = []
     try:
