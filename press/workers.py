@@ -139,7 +139,7 @@ def run_all(
     _start_others = start_others
     gc.freeze()
     try:
-        with turns.shared(_FORK.Lock()):
+        with turns.shared(_FORK.Lock(), release=one_by_one):
             if not one_by_one:
                 start_others()
             for i in here:
