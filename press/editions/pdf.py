@@ -358,19 +358,15 @@ def _write_in_parts(
     _reported(dataclasses.replace(guess, warnings=[]))  # the final front says them
     chapters = [_reported(chapter) for chapter in chapters]
     front_pages = guess.pages
-    body: list[pdfparts.Body] = []
-
-    def join_chapters() -> None:  # here, while the workers lay out the front and the sheets
-        if not body:
-            body.append(pdfparts.body([c.pdf for c in chapters]))
-
+    # here, once, while the workers lay out the front and the sheets
+    joined_chapters = once(lambda: pdfparts.body([c.pdf for c in chapters]))
     for _attempt in range(4):
         layouts = _finishing(parts, folder, options, front_pages, chapters)
-        front, *furniture = map(_reported, _laid_out(layouts, True, first=join_chapters))
+        front, *furniture = map(_reported, _laid_out(layouts, True, first=joined_chapters))
         if front.pages == front_pages:
             break
         front_pages = front.pages
-    joined = pdfparts.join(front.pdf, body[0], [f.pdf for f in furniture], fonts)
+    joined = pdfparts.join(front.pdf, joined_chapters(), [f.pdf for f in furniture], fonts)
     for name in joined.unknown:  # what WeasyPrint says of such a link in one piece
         log.warning(warning("pdf edition", None, f"No anchor #{name} for internal URI reference",
                             "pdf.weasyprint"))  # fmt: skip

@@ -269,26 +269,16 @@ def join(front: bytes, body: Body, sheets: list[bytes], fonts: list[Path]) -> Jo
     sheets of running heads (in one or more runs of pages); each of the ``fonts`` its parts
     embed is embedded once (see :func:`_share_fonts`)."""
     out = body.pdf
-    part = pikepdf.open(io.BytesIO(front))
-    with warnings.catch_warnings():  # of links to names: _named writes the names
-        warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
-        for i, page in enumerate(part.pages):
-            out.pages.insert(i, page)
-    count = len(part.pages)
     tree = out.Root.get("/StructTreeRoot")
-    if tree is not None and "/StructTreeRoot" in part.Root:
-        nums = tree.ParentTree.Nums
-        _join_tags(out, tree, part, out.pages[:count], _next_key(nums), first=True)
-    index_of = {p.obj.objgen: i for i, p in enumerate(part.pages)}
-    names = _dests(part, {objgen: out.pages[i] for objgen, i in index_of.items()})
-    names += body.names
+    next_key = _next_key(tree.ParentTree.Nums) if tree is not None else 0
+    part = pikepdf.open(io.BytesIO(front))
+    names, ahead, _key = _adopted(out, part, 0, next_key)
     for item in body.items:
-        _shift(item, count)
-    with part.open_outline() as outline:
-        ahead = [_moved(item, index_of) for item in outline.root]
+        _shift(item, len(part.pages))
     if ahead:
         with out.open_outline() as outline:
             outline.root[:0] = ahead
+    names += body.names
     unknown = _link_across(out, {bytes(name) for name, _dest in names})
     _named(out, names, body.items)
     _draw_sheets(out, [pikepdf.open(io.BytesIO(run)) for run in sheets])
@@ -313,24 +303,39 @@ def _appended(
     destinations of all, and the bookmarks of ``parts`` (``first`` keeps its own)."""
     out = pikepdf.open(io.BytesIO(first))
     tree = out.Root.get("/StructTreeRoot")
-    nums = tree.ParentTree.Nums if tree is not None else None
-    next_key = _next_key(nums) if nums is not None else 0
+    next_key = _next_key(tree.ParentTree.Nums) if tree is not None else 0
     names = _dests(out, {p.obj.objgen: p for p in out.pages})
     items: list[pikepdf.OutlineItem] = []
     for data in parts:
-        part = pikepdf.open(io.BytesIO(data))
-        start = len(out.pages)
-        with warnings.catch_warnings():  # of links to names: _named writes the names
-            warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
-            out.pages.extend(part.pages)
-        new_pages = {p.obj.objgen: out.pages[start + i] for i, p in enumerate(part.pages)}
-        index_of = {p.obj.objgen: start + i for i, p in enumerate(part.pages)}
-        if tree is not None and "/StructTreeRoot" in part.Root:
-            next_key = _join_tags(out, tree, part, out.pages[start:], next_key)
-        names += _dests(part, new_pages)
-        with part.open_outline() as outline:
-            items += [_moved(item, index_of) for item in outline.root]
+        more, marks, next_key = _adopted(out, pikepdf.open(io.BytesIO(data)), None, next_key)
+        names += more
+        items += marks
     return out, names, items
+
+
+def _adopted(
+    out: pikepdf.Pdf, part: pikepdf.Pdf, at: int | None, next_key: int
+) -> tuple[Names, list[pikepdf.OutlineItem], int]:
+    """``part``'s pages put in ``out`` at page ``at`` (None: after its own), with their tags
+    (before or after those there, as the pages go), their parent tree keys moved past
+    ``next_key``; the part's named destinations and bookmarks, pointing there; the next key."""
+    start = len(out.pages) if at is None else at
+    with warnings.catch_warnings():  # of links to names: _named writes the names
+        warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+        if at is None:
+            out.pages.extend(part.pages)
+        else:
+            for i, page in enumerate(part.pages):
+                out.pages.insert(at + i, page)
+    pages = out.pages[start : start + len(part.pages)]
+    tree = out.Root.get("/StructTreeRoot")
+    if tree is not None and "/StructTreeRoot" in part.Root:
+        next_key = _join_tags(out, tree, part, pages, next_key, first=at == 0)
+    names = _dests(part, {p.obj.objgen: pages[i] for i, p in enumerate(part.pages)})
+    index_of = {p.obj.objgen: start + i for i, p in enumerate(part.pages)}
+    with part.open_outline() as outline:
+        items = [_moved(item, index_of) for item in outline.root]
+    return names, items, next_key
 
 
 def _named(out: pikepdf.Pdf, names: Names, items: list[pikepdf.OutlineItem]) -> None:
