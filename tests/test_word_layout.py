@@ -8,6 +8,7 @@ import io
 import os
 import re
 import shutil
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -202,6 +203,11 @@ def test_libreoffice_started_early_converts_once_and_is_gone_after(
         with office.waiting(soffice):
             waiting = office._instance
             assert waiting is not None and waiting.process.poll() is None
+            while not office._pipe(waiting.folder / "profile").exists():  # started: listens
+                time.sleep(0.01)
+            ours = os.getpriority(os.PRIO_PROCESS, 0)
+            lower = min(19, ours + office.NICE)  # beside the PDF's layout it takes what is left
+            assert os.getpriority(os.PRIO_PROCESS, waiting.process.pid) == lower
             second, third = (to_pdfs([noted], soffice)[0] for _ in range(2))  # the third: own
         assert waiting.process.returncode == 0  # it converted, then ended by itself
         assert not waiting.folder.exists()
