@@ -1,8 +1,7 @@
 """The helper programs that need much memory (pandoc, LibreOffice) run one at a time across
 the build's processes, each after its process has handed back the memory it freed: for a
 550-page report pandoc takes 250-300 MiB and LibreOffice 200, and the editions' runs at once
-were most of the build's peak. (A short report's main process, the PDF writer's, runs its
-own without waiting: :func:`press.workers.run_all`.)"""
+were most of the build's peak."""
 
 from __future__ import annotations
 

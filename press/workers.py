@@ -71,12 +71,8 @@ def run_all(
     in a process of its own that ends with it, so that none holds memory it no longer
     needs; they share what this process holds when they fork, never pickled (at x50, 300
     MiB less at peak), and ``gc.freeze()`` keeps those pages shared, not copied when the
-    collector visits them. Helpers that take turns (:mod:`press.turns`) take them across the
-    processes started here, and for ``one_by_one`` this one's too; a short report's calls
-    here (the PDF's print page, the build's longest path) run theirs without waiting for
-    the others' (the embedded report's cold build 1.94 -> 1.88 s, median of 14 alternating
-    runs, 11 faster; x10 8.71 -> 8.48 s, its peak 450 -> 460-500 MiB). At x50 the cold peak
-    fell from 1,150 MiB to 620-690 with this.
+    collector visits them. Helpers that take turns (:mod:`press.turns`) take them across all
+    of them. At x50 the cold peak fell from 1,150 MiB to 620-690 with this.
 
     ``places`` names each call in the error that says its process ended without a word.
     ``on_progress`` is told, with its index, what a call running here says of its progress
@@ -113,17 +109,16 @@ def run_all(
         memory with it when it ends; what came of each sent back."""
         _worker_signals()
         os.setpgid(0, 0)
-        with turns.shared(lock, release=one_by_one):
-            for index in share:
-                child = os.fork()
-                if child == 0:
-                    os._exit(_sent(calls[index], connection, index))
-                code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
-                if code == 0:
-                    continue
-                if code != 1:  # it did not get to say why
-                    connection.send((index, "failed", _stopped(places[index], code)))
-                break
+        for index in share:
+            child = os.fork()
+            if child == 0:
+                os._exit(_sent(calls[index], connection, index))
+            code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+            if code == 0:
+                continue
+            if code != 1:  # it did not get to say why
+                connection.send((index, "failed", _stopped(places[index], code)))
+            break
         connection.close()
 
     def start_others(brief: bool = False) -> None:
@@ -142,10 +137,9 @@ def run_all(
                 listeners[-1].start()
 
     _start_others = start_others
-    lock = _FORK.Lock()
     gc.freeze()
     try:
-        with turns.shared(lock) if one_by_one else contextlib.nullcontext():
+        with turns.shared(_FORK.Lock(), release=one_by_one):
             if not one_by_one:
                 start_others()
             for i in here:

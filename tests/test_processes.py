@@ -11,7 +11,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -129,39 +128,6 @@ def test_pandoc_runs_wait_their_turn() -> None:
     finished = out.get(timeout=30)
     process.join()
     assert finished > released
-
-
-def _turn_taken(name: str, folder: Path, after_another: bool = False) -> Callable[[], str]:
-    """A writer that holds the turn for 0.4 s (once another holds it, if ``after_another``)
-    and notes when."""
-
-    def call() -> str:
-        waited = time.monotonic()
-        while after_another and not list(folder.glob("*.holds")):
-            assert time.monotonic() - waited < 30, "no writer took its turn"
-            time.sleep(0.01)
-        with turns.turn():
-            start = time.monotonic()
-            (folder / f"{name}.holds").touch()
-            time.sleep(0.4)
-            (folder / f"{name}.span").write_text(f"{start} {time.monotonic()}")
-        return name
-
-    return call
-
-
-def test_a_short_reports_pdf_writer_does_not_wait_for_the_others_turns(tmp_path) -> None:
-    """The PDF writer, in the main process, is a short report's longest path: its pandoc run
-    starts while another writer's helper holds the turn. The others still take turns."""
-    calls = [_turn_taken("here", tmp_path, after_another=True)]
-    calls += [_turn_taken(f"away{n}", tmp_path) for n in (1, 2)]
-    done = workers.run_all(calls, here=[0], places=["pdf", "docx", "html"], one_by_one=False)
-    assert done == ["here", "away1", "away2"]
-    spans = {n: tuple(map(float, (tmp_path / f"{n}.span").read_text().split())) for n in done}
-    (start1, end1), (start2, end2) = spans["away1"], spans["away2"]
-    assert end1 <= start2 or end2 <= start1  # one after the other
-    started = spans["here"][0]
-    assert any(start < started < end for start, end in (spans["away1"], spans["away2"]))
 
 
 def test_beside_the_pdf_of_a_long_report_the_other_writers_take_turns(
