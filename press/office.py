@@ -111,10 +111,12 @@ def waiting(soffice: str | None) -> Iterator[None]:
 NICE = 5
 """How much lower than the build's the waiting instance's priority is. A short report's Word
 edition is converted beside the PDF's layout, the build's longest path, and so takes what
-the layout leaves of the processor: the embedded report's cold build 1.5-3.6% shorter in
-three alternating comparisons of 10-16 rounds (2.05 -> 2.02 s, 2.06 -> 1.98; at 19, 2.02),
-1% longer in a fourth (2.03 -> 2.05): at the edge of what the machine's drift lets one see;
-x10 the same, 9.57 s."""
+the layout leaves of the processor: the embedded report's cold build 1.5% and 3.6% shorter
+in two alternating comparisons in one tree, 10 and 16 rounds (2.05 -> 2.02 s, 2.06 -> 1.98;
+at 19, 2.02), 1% longer in a third between two trees (2.03 -> 2.05): at the edge of what the
+machine's drift lets one see; x10 the same, 9.57 s, its cold peak 484-506 -> 558-572 MiB
+(LibreOffice holds its memory longer beside the layout; a long report starts no waiting
+instance)."""
 
 
 def _niced() -> list[str]:
