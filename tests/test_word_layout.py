@@ -203,7 +203,9 @@ def test_libreoffice_started_early_converts_once_and_is_gone_after(
         with office.waiting(soffice):
             waiting = office._instance
             assert waiting is not None and waiting.process.poll() is None
+            started = time.monotonic()
             while not office._pipe(waiting.folder / "profile").exists():  # started: listens
+                assert time.monotonic() - started < 30, "LibreOffice never listened"
                 time.sleep(0.01)
             ours = os.getpriority(os.PRIO_PROCESS, 0)
             lower = min(19, ours + office.NICE)  # beside the PDF's layout it takes what is left
