@@ -256,6 +256,8 @@ class Body:
     items: list[pikepdf.OutlineItem]
     """The bookmarks of the chapters after the first (the first's are in ``pdf``), to
     pages numbered from the body's first."""
+    next_key: int
+    """The first key of the tag tree's parent tree that no chapter uses."""
 
 
 def body(chapters: list[bytes]) -> Body:
@@ -269,10 +271,8 @@ def join(front: bytes, body: Body, sheets: list[bytes], fonts: list[Path]) -> Jo
     sheets of running heads (in one or more runs of pages); each of the ``fonts`` its parts
     embed is embedded once (see :func:`_share_fonts`)."""
     out = body.pdf
-    tree = out.Root.get("/StructTreeRoot")
-    next_key = _next_key(tree.ParentTree.Nums) if tree is not None else 0
     part = pikepdf.open(io.BytesIO(front))
-    names, ahead, _key = _adopted(out, part, 0, next_key)
+    names, ahead, _key = _adopted(out, part, 0, body.next_key)
     for item in body.items:
         _shift(item, len(part.pages))
     if ahead:
@@ -291,16 +291,17 @@ def merge(parts: list[bytes]) -> bytes:
     ``press-xref:`` links left for :func:`join`."""
     if len(parts) == 1:
         return parts[0]
-    out, names, items = _appended(parts[0], parts[1:])
+    out, names, items, _key = _appended(parts[0], parts[1:])
     _named(out, names, items)
     return _saved(out)
 
 
 def _appended(
     first: bytes, parts: list[bytes]
-) -> tuple[pikepdf.Pdf, Names, list[pikepdf.OutlineItem]]:
+) -> tuple[pikepdf.Pdf, Names, list[pikepdf.OutlineItem], int]:
     """``first`` with the pages of ``parts`` after its own, their tags adopted; the named
-    destinations of all, and the bookmarks of ``parts`` (``first`` keeps its own)."""
+    destinations of all, the bookmarks of ``parts`` (``first`` keeps its own), and the
+    parent tree's next free key."""
     out = pikepdf.open(io.BytesIO(first))
     tree = out.Root.get("/StructTreeRoot")
     next_key = _next_key(tree.ParentTree.Nums) if tree is not None else 0
@@ -310,7 +311,7 @@ def _appended(
         more, marks, next_key = _adopted(out, pikepdf.open(io.BytesIO(data)), None, next_key)
         names += more
         items += marks
-    return out, names, items
+    return out, names, items, next_key
 
 
 def _adopted(
