@@ -68,7 +68,7 @@ def parity(paths: dict[str, Path], reading: extract.Reading) -> list[Problem]:
         problems += _in_order("bibliography entry", entries, pdf.body, "PDF")
         problems += _in_order("caption", html.captions, pdf.body, "PDF")
         citations = [c for c in html.citations if c]
-        problems += _in_order("in-text citation", citations, pdf.body + notes, "PDF")
+        problems += _in_order("in-text citation", citations, (pdf.body, notes), "PDF")
     return problems
 
 
@@ -105,16 +105,20 @@ def _compare_paragraphs(html: extract.EditionText, other: extract.EditionText) -
     return problems
 
 
-def _in_order(kind: str, needles: list[str], haystack: str, name: str) -> list[Problem]:
+def _in_order(
+    kind: str, needles: list[str], haystack: str | tuple[str, ...], name: str
+) -> list[Problem]:
     return _in_order_under(kind, [("", n) for n in needles], haystack, name)
 
 
 def _in_order_under(
-    kind: str, needles: list[tuple[str, str]], haystack: str, name: str
+    kind: str, needles: list[tuple[str, str]], haystack: str | tuple[str, ...], name: str
 ) -> list[Problem]:
-    """Each needle must appear in ``haystack`` after the one before it (line breaks ignored)."""
+    """Each needle must appear in ``haystack`` (a text, or texts read one after the other)
+    after the one before it (line breaks ignored)."""
     problems = []
-    for index in extract.missing_in_order([n for _h, n in needles], haystack):
+    texts = (haystack,) if isinstance(haystack, str) else haystack
+    for index in extract.missing_in_order([n for _h, n in needles], *texts):
         heading, needle = needles[index]
         where = f"under '{heading}': " if heading else ""
         message = f"{where}{kind} missing from the {name}: {_short(needle)!r}"

@@ -9,6 +9,7 @@ their size, and the cover and contents by where the print page's <main> begins.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -67,11 +68,12 @@ def squash(text: str) -> str:
     return re.sub(r"[\s\-\u2010\u2011]+", "", text)
 
 
-def missing_in_order(needles: list[str], haystack: str) -> list[int]:
-    """Indices of the needles not found in ``haystack`` one after the other, ignoring the
-    line breaks, hyphens and spaces that layout adds (empty when all are there in order)."""
+def missing_in_order(needles: list[str], *haystack: str) -> list[int]:
+    """Indices of the needles not found in the ``haystack`` texts (read one after the other)
+    one after the other, ignoring the line breaks, hyphens and spaces that layout adds
+    (empty when all are there in order)."""
     missing, at = [], 0
-    flat = squash(haystack)
+    flat = "".join(map(_squashed, haystack))
     for index, needle in enumerate(needles):
         key = squash(needle)
         found = flat.find(key, at)
@@ -80,6 +82,14 @@ def missing_in_order(needles: list[str], haystack: str) -> list[int]:
         else:
             at = found + len(key)
     return missing
+
+
+@functools.lru_cache(maxsize=4)
+def _squashed(text: str) -> str:
+    """:func:`squash` of a text looked in more than once: the parity check looks for four
+    kinds of text in the PDF edition's (x50: 1.2 MB, 0.04 s each time; the check 0.34 ->
+    0.21 s)."""
+    return squash(text)
 
 
 def without_label(entry: str) -> str:

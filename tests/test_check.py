@@ -12,6 +12,7 @@ import yaml
 
 from press.check import check_report
 from press.cli import main
+from press.extract import missing_in_order
 from press.resources import TOOL_ROOT
 from tests.conftest import ROOTS, Built
 
@@ -111,3 +112,14 @@ def test_broken_parity_is_reported(tmp_path: Path, capsys) -> None:
     assert re.search(r"^editions +error +parity.differs +under 'Next steps'", out, re.M)
     assert "under 'Next steps': HTML has 'The board expects counts to stay low" in out
     assert "DOCX has 'The board expects counts to stay very low" in out
+
+
+def test_texts_are_looked_in_as_one_after_the_other() -> None:
+    """The PDF's body, then its footnotes: a citation in a note comes after the body's, and
+    what layout adds (line breaks, hyphens) does not hide a text."""
+    body, notes = "Kim (2020a) said so.\nThe missile pro-\ngramme grew.", "1. See Kim (2020b)."
+    needles = ["Kim (2020a)", "missile programme", "Kim (2020b)"]
+    assert missing_in_order(needles, body, notes) == []
+    assert missing_in_order(needles, notes, body) == [2]  # the note read first: 2020b is before
+    assert missing_in_order(["Kim (2020b)", "Kim (2020a)"], body, notes) == [1]
+    assert missing_in_order(needles, body + notes) == missing_in_order(needles, body, notes)
