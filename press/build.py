@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
 import logging
 import os
@@ -161,21 +162,22 @@ def _build(options: Options, strict_failures: Callable[[], list[Problem]]) -> Re
         ):
             written.append(Written(name, style_name, final, detail, seconds))
         clock.mark("editions")
-        if options.check:
-            problems = []
-            for style in styles:
-                staged_paths = {
-                    w.format: stage / w.path.name for w in written if w.style == style.name
-                }
-                problems += _checked_parity(staged_paths, print_reading(config, design))
-            if problems:  # raised inside the stage: nothing is renamed into place
-                raise BuildError(problems)
-        clock.mark("parity check")
-        failures = strict_failures()
-        if failures:
-            raise BuildError(dataclasses.replace(w, severity="error") for w in failures)
-    findings = lint(parsed.bibliography, list(parsed.cited), styles[0], dt.date.today())
-    clock.mark("lint")
+        with _collector_paused():
+            if options.check:
+                problems = []
+                for style in styles:
+                    staged_paths = {
+                        w.format: stage / w.path.name for w in written if w.style == style.name
+                    }
+                    problems += _checked_parity(staged_paths, print_reading(config, design))
+                if problems:  # raised inside the stage: nothing is renamed into place
+                    raise BuildError(problems)
+            clock.mark("parity check")
+            failures = strict_failures()
+            if failures:
+                raise BuildError(dataclasses.replace(w, severity="error") for w in failures)
+            findings = lint(parsed.bibliography, list(parsed.cited), styles[0], dt.date.today())
+            clock.mark("lint")
     seconds = time.perf_counter() - started
     return Result(config, tuple(documents), tuple(written), seconds, tuple(findings), clock.laps)
 
@@ -194,6 +196,22 @@ class _Clock:
         self.last = now
         if self.listener:
             self.listener(stage, self.laps[stage])
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while the block runs. After the editions this
+    process still holds the whole report (x50: 220,000 objects), and a collection set off by
+    the check's or the lint's lists walked them all: at x50 the check 0.40 -> 0.22 s, the
+    lint 0.26 -> 0.09 in one build. What the block leaves in cycles is collected later
+    (build.py ends the process before that)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _checked_parity(paths: dict[str, Path], reading: Reading) -> list[Problem]:
