@@ -206,18 +206,23 @@ def _taken() -> _Instance | None:
     """The waiting instance, if it listens and no conversion has been handed to it yet (by
     any process). One handed over before the instance listened started an instance of its own
     on the same profile, and the waiting one failed (a test under load, once)."""
-    if _instance is None:
-        return None
-    pipe, since = _pipe(_instance.folder / "profile"), time.monotonic()
-    while not pipe.exists():
-        if time.monotonic() - since > LISTENING:
-            return None  # a conversion of its own, on a profile of its own
-        time.sleep(0.01)
+    if _instance is None or not _listens(_instance):
+        return None  # a conversion of its own, on a profile of its own
     try:
         os.close(os.open(_instance.folder / "taken", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
     except OSError:  # taken, and gone or going: a second conversion starts its own
         return None
     return _instance
+
+
+def _listens(instance: _Instance) -> bool:
+    """Whether ``instance`` listens for command lines, waiting up to :data:`LISTENING` s."""
+    pipe, since = _pipe(instance.folder / "profile"), time.monotonic()
+    while not pipe.exists():
+        if time.monotonic() - since > LISTENING:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def _ended(process: subprocess.Popen[bytes], patience: float) -> None:

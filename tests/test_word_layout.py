@@ -8,7 +8,6 @@ import io
 import os
 import re
 import shutil
-import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -203,10 +202,7 @@ def test_libreoffice_started_early_converts_once_and_is_gone_after(
         with office.waiting(soffice):
             waiting = office._instance
             assert waiting is not None and waiting.process.poll() is None
-            started = time.monotonic()
-            while not office._pipe(waiting.folder / "profile").exists():  # started: listens
-                assert time.monotonic() - started < 30, "LibreOffice never listened"
-                time.sleep(0.01)
+            assert office._listens(waiting)  # started
             ours = os.getpriority(os.PRIO_PROCESS, 0)
             lower = min(19, ours + office.NICE)  # beside the PDF's layout it takes what is left
             assert os.getpriority(os.PRIO_PROCESS, waiting.process.pid) == lower
