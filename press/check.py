@@ -56,19 +56,19 @@ def parity(paths: dict[str, Path], reading: extract.Reading) -> list[Problem]:
         problems += _compare("bibliography entries", html.bibliography, docx.bibliography, "DOCX")
         problems += _compare("captions", html.captions, docx.captions, "DOCX")
         citations = [c for c in html.citations if c]
-        problems += _in_order("in-text citation", citations, docx.body, "DOCX")
+        problems += _in_order("in-text citation", citations, "DOCX", docx.body)
     if "pdf" in paths:
         pdf = extract.from_pdf(paths["pdf"], reading)
         problems += _compare("headings", html.headings, pdf.headings, "PDF (bookmarks)")
         blocks = list(zip(html.under, html.paragraphs, strict=True))
-        problems += _in_order_under("paragraph", blocks, pdf.body, "PDF")
+        problems += _in_order_under("paragraph", blocks, "PDF", pdf.body)
         notes = " ".join(pdf.footnotes)
-        problems += _in_order("footnote", html.footnotes, notes, "PDF")
+        problems += _in_order("footnote", html.footnotes, "PDF", notes)
         entries = [extract.without_label(b) for b in html.bibliography]
-        problems += _in_order("bibliography entry", entries, pdf.body, "PDF")
-        problems += _in_order("caption", html.captions, pdf.body, "PDF")
+        problems += _in_order("bibliography entry", entries, "PDF", pdf.body)
+        problems += _in_order("caption", html.captions, "PDF", pdf.body)
         citations = [c for c in html.citations if c]
-        problems += _in_order("in-text citation", citations, (pdf.body, notes), "PDF")
+        problems += _in_order("in-text citation", citations, "PDF", pdf.body, notes)
     return problems
 
 
@@ -105,20 +105,17 @@ def _compare_paragraphs(html: extract.EditionText, other: extract.EditionText) -
     return problems
 
 
-def _in_order(
-    kind: str, needles: list[str], haystack: str | tuple[str, ...], name: str
-) -> list[Problem]:
-    return _in_order_under(kind, [("", n) for n in needles], haystack, name)
+def _in_order(kind: str, needles: list[str], name: str, *haystack: str) -> list[Problem]:
+    return _in_order_under(kind, [("", n) for n in needles], name, *haystack)
 
 
 def _in_order_under(
-    kind: str, needles: list[tuple[str, str]], haystack: str | tuple[str, ...], name: str
+    kind: str, needles: list[tuple[str, str]], name: str, *haystack: str
 ) -> list[Problem]:
-    """Each needle must appear in ``haystack`` (a text, or texts read one after the other)
-    after the one before it (line breaks ignored)."""
+    """Each needle must appear in the ``haystack`` texts (read one after the other) after
+    the one before it (line breaks ignored)."""
     problems = []
-    texts = (haystack,) if isinstance(haystack, str) else haystack
-    for index in extract.missing_in_order([n for _h, n in needles], *texts):
+    for index in extract.missing_in_order([n for _h, n in needles], *haystack):
         heading, needle = needles[index]
         where = f"under '{heading}': " if heading else ""
         message = f"{where}{kind} missing from the {name}: {_short(needle)!r}"
