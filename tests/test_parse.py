@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
-from press import pandoc
+import pytest
+
+from press import citations, pandoc
 from press.citations import READER
 from press.cli import main
 from press.resources import TOOL_ROOT
+from press.sources import Section
 
 TRICKY = [
     "A note[^1] in one section.\n\n[^1]: Defined here.\n",
@@ -38,3 +43,23 @@ def test_what_pandoc_says_of_a_section_names_that_section(copy_root, capsys) -> 
     assert main([str(folder), "--format", "html", "-q"]) == 0
     said = capsys.readouterr().err.splitlines()
     assert "content/02-outlook.md: warning: pandoc: Duplicate note reference 'x'" in said[0]
+
+
+def test_a_few_sections_are_parsed_a_run_each_and_many_a_run_per_core(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sections = [Section(Path(f"{i}.md"), f"{i}.md", text, text) for i, text in enumerate(TRICKY)]
+    shared: list[int] = []  # the texts of each run that parses several
+    parse_apart = pandoc.parse_apart
+
+    def counted(texts: list[str], reader: str) -> list[str] | None:
+        shared.append(len(texts))
+        return parse_apart(texts, reader)
+
+    monkeypatch.setattr(pandoc, "parse_apart", counted)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    a_run_each = citations._parsed(sections)
+    assert shared == []  # 7 sections, 2 cores: a run each
+    monkeypatch.setattr(citations, "PARSED_APART", 3)
+    assert citations._parsed(sections) == a_run_each
+    assert shared == [4, 3]
