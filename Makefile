@@ -10,7 +10,9 @@ SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 # Test-only tools: LibreOffice checks the Word edition (and fills its contents' page numbers
 # when a build finds it), Chromium runs the HTML edition in a real browser (driven by
 # Playwright, which is told to use it), poppler-utils renders PDF pages for a look by eye.
-TEST_PACKAGES := libreoffice-writer-nogui chromium poppler-utils
+# LibreOffice allocates with mimalloc where it is installed (press/office.py), so it comes
+# with it; a machine without it works as well.
+TEST_PACKAGES := libreoffice-writer-nogui chromium poppler-utils libmimalloc2.0
 
 .PHONY: report test lint golden clean system-deps test-deps
 

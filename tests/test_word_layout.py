@@ -206,6 +206,9 @@ def test_libreoffice_started_early_converts_once_and_is_gone_after(
             ours = os.getpriority(os.PRIO_PROCESS, 0)
             lower = min(19, ours + office.NICE)  # beside the PDF's layout it takes what is left
             assert os.getpriority(os.PRIO_PROCESS, waiting.process.pid) == lower
+            if office._mimalloc():  # where the system has it, it allocates with mimalloc
+                maps = Path(f"/proc/{waiting.process.pid}/maps").read_text()
+                assert "libmimalloc" in maps
             second, third = (to_pdfs([noted], soffice)[0] for _ in range(2))  # the third: own
         assert waiting.process.returncode == 0  # it converted, then ended by itself
         assert not waiting.folder.exists()
