@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import weasyprint
 from weasyprint.layout import inline
+from weasyprint.layout import page as pages
 
 from press.editions import weasytuning
 from press.resources import TOOL_ROOT
@@ -63,6 +64,48 @@ def test_a_leader_is_one_run_of_the_same_dots_in_the_same_place(
         assert text == "".join(t for t, _l, _r in copies)
         assert left == pytest.approx(copies[0][1], abs=1e-6)
         assert right == pytest.approx(copies[-1][2], abs=0.01)
+
+
+PAGES = (
+    """<!DOCTYPE html><html><head><style>
+  @page { size: A6; margin: 15mm;
+    @top-left { content: "The report"; } @top-right { content: string(chapter); }
+    @bottom-right { content: counter(page) " of " counter(pages); } }
+  @page :first { @top-left { content: none; } }
+  @page :left { @bottom-left { content: counter(page); } @bottom-right { content: none; } }
+  @page :blank { @top-right { content: "(blank)"; } }
+  @page :nth(4) { @top-left { content: "The fourth"; } }
+  @page wide { size: A6 landscape; @top-left { content: "Wide"; } }
+  h1 { string-set: chapter content(); break-before: right; }
+  .wide { page: wide; }
+</style></head><body>
+  <h1>One</h1>"""
+    + "<p>A paragraph of the first chapter, long enough to fill lines.</p>" * 30
+    + """
+  <div class="wide">"""
+    + "<p>A table's worth of wide text.</p>" * 20
+    + """</div>
+  <h1>Two</h1>"""
+    + "<p>The second chapter, with lines enough for pages.</p>" * 150
+    + """
+</body></html>"""
+)
+
+
+def test_pages_matched_by_the_same_selectors_share_styles_and_look_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    weasytuning.apply()
+    tuned = weasyprint.HTML(string=PAGES).render()
+    monkeypatch.setattr(
+        pages, "set_page_type_computed_styles", pages.set_page_type_computed_styles.__wrapped__
+    )
+    plain = weasyprint.HTML(string=PAGES).render()
+    assert len(tuned.pages) == len(plain.pages) >= 20
+    assert tuned.write_pdf() == plain.write_pdf()
+    shared = {id(page._page_box.style) for page in tuned.pages}
+    assert len({id(page._page_box.style) for page in plain.pages}) == len(plain.pages)
+    assert len(shared) == 7  # first; left, right; the 4th; wide left, wide right; blank
 
 
 WARMED = """

@@ -1,4 +1,4 @@
-"""Two changes to how WeasyPrint 70 works, not to what it makes: the PDF's pages are the same,
+"""Three changes to how WeasyPrint 70 works, not to what it makes: the PDF's pages are the same,
 made in less time. Applied once per process, before the first layout (:func:`apply`). And
 what WeasyPrint does on its first layout in a process, done ahead (:func:`warm`).
 """
@@ -45,6 +45,44 @@ def warm(lang: str) -> None:
 def apply() -> None:
     _one_array_type()
     _one_run_per_leader()
+    _page_styles_shared()
+
+
+def _page_styles_shared() -> None:
+    """WeasyPrint gives every page a page type of its own (its number is part of it), and so
+    cascades the ``@page`` rules and computes the styles of the page and its 16 margin
+    boxes again for every page. Here a page that the same ``@page`` selectors match as an
+    earlier page of the document shares that page's styles (the same cascade from the same
+    parent: the same values; what WeasyPrint changes in them on each page, page-based
+    counters standardized and the root's overflow, comes out the same again). The sheets of
+    running heads, a page each: the x50 report's 592 in 2.5-2.7 s instead of 4.1, the same
+    bytes. A chapter's pages are a document of their own, with none before them to share."""
+    from weasyprint.layout import page as pages
+
+    set_styles = pages.set_page_type_computed_styles
+
+    def set_page_type_computed_styles(page_type: Any, html: Any, style_for: Any) -> None:
+        matched = tuple(
+            style_for._page_type_match(selector[2], page_type)
+            for sheet, _origin, _specificity in style_for._sheets
+            for _rule, selectors, _declarations in sheet.page_rules
+            for selector in selectors
+        )
+        known = style_for.__dict__.setdefault("_press_page_styles", {})
+        if matched not in known:
+            set_styles(page_type, html, style_for)
+            pseudos = {None} | {p for e, p in style_for.get_cascaded_styles() if e == page_type}
+            known[matched] = (page_type, pseudos)
+            return
+        first, pseudos = known[matched]
+        cascaded, computed = style_for.get_cascaded_styles(), style_for.get_computed_styles()
+        for pseudo in pseudos:
+            if (first, pseudo) in cascaded:
+                cascaded[page_type, pseudo] = cascaded[first, pseudo]
+            computed[page_type, pseudo] = computed[first, pseudo]
+
+    set_page_type_computed_styles.__wrapped__ = set_styles  # type: ignore[attr-defined]
+    pages.set_page_type_computed_styles = set_page_type_computed_styles
 
 
 def _one_array_type() -> None:
