@@ -108,6 +108,24 @@ def test_pages_matched_by_the_same_selectors_share_styles_and_look_the_same(
     assert len(shared) == 7  # first; left, right; the 4th; wide left, wide right; blank
 
 
+def test_margin_boxes_alike_are_measured_once_and_look_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    weasytuning.apply()
+    measured: list[int] = []
+    measure = pages.max_content_width
+    monkeypatch.setattr(
+        pages, "max_content_width", lambda *args, **kw: measured.append(1) or measure(*args, **kw)
+    )
+    tuned, kept = weasyprint.HTML(string=PAGES).write_pdf(), len(measured)
+    for kind in ("min", "max"):
+        size = getattr(pages.HorizontalBox, f"{kind}_content_size").fget.__wrapped__
+        monkeypatch.setattr(pages.HorizontalBox, f"{kind}_content_size", property(size))
+    measured.clear()
+    assert weasyprint.HTML(string=PAGES).write_pdf() == tuned
+    assert len(measured) > 40 and kept < len(measured) * 0.6  # page numbers differ, heads repeat
+
+
 WARMED = """
 import json
 import pyphen, weasyprint
