@@ -176,6 +176,26 @@ def test_chapter_breaks_are_read_from_the_css(css: str, breaks: bool) -> None:
     assert chapters_break(css) is breaks
 
 
+def test_the_parts_stylesheet_has_no_margin_boxes_and_the_rest_as_it_was() -> None:
+    css = (
+        "@page { size: A5; @top-left { content: string(title); } margin: 2cm; "
+        "@footnote { border-top: 1pt solid; } }\n"
+        "@media print { @page :left { @bottom-left { content: counter(page); } } p { color: red } }"
+        "\nh1 { break-before: page; } @font-face { font-family: X; src: url(x.woff2); }"
+    )
+    assert pdfparts.without_margin_boxes(css) == (
+        "@page { size: A5;  margin: 2cm; @footnote { border-top: 1pt solid; } }\n"
+        "@media print { @page :left {  } p { color: red } }"
+        "\nh1 { break-before: page; } @font-face { font-family: X; src: url(x.woff2); }"
+    )
+    page = "<html><head><style>{}</style>{}</head><body><main><section class='level1'><h1>A</h1>"
+    page += "</section><section class='level1'><h1>B</h1></section></main></body></html>"
+    split = pdfparts.split(page.format(css, ""))
+    assert split is not None and split.css == pdfparts.without_margin_boxes(css)
+    linked = pdfparts.split(page.format(css, '<link rel="stylesheet" href="more.css">'))
+    assert linked is not None and linked.css.endswith(pdfparts.NO_FURNITURE)  # theirs too
+
+
 def test_running_heads_may_hold_quotes(copy_root, capsys) -> None:
     folder = copy_root()
     section = folder / "content" / "02-outlook.md"

