@@ -15,7 +15,7 @@ import pikepdf
 import pytest
 from pypdf import PdfReader
 
-from press import cache, extract
+from press import cache, editions, extract
 from press.cli import main
 from press.editions import pdf, pdfparts, pdfpieces
 from press.editions.pdfparts import chapters_break
@@ -131,6 +131,34 @@ def test_an_edit_lays_out_its_chapter_only(copy_root, capsys) -> None:
     section = folder / "content" / "05-escalation-and-diplomacy.md"
     section.write_text(section.read_text().replace("North Korea", "the DPRK", 1))
     assert "(1 new, 7 from the cache)" in pdf_detail(folder, capsys)
+
+
+def test_a_long_reports_short_chapters_share_parts_and_read_as_laid_out_apart(
+    copy_root, tmp_path, capsys, monkeypatch
+) -> None:
+    """Short chapters of a long report are laid out together, a part of about 24 KB of HTML
+    at a time: the pages, their text, running heads, numbers, bookmarks and links are those
+    of the chapters laid out apart; an edit lays out its part again."""
+    folder = copy_root("embedded")
+    monkeypatch.setattr(editions, "LONG_REPORT", 10)  # the embedded report is long
+    read = {}
+    for name, size in (("apart", 0), ("in parts", pdfparts.PART)):
+        monkeypatch.setattr(pdfparts, "PART", size)
+        output = tmp_path / name
+        detail = pdf_detail(folder, capsys, "--no-cache", "--output", str(output))
+        path = output / "north-korea-missile-tests.pdf"
+        reader = PdfReader(path)
+        pages = [(page.extract_text(), margin_text(page)) for page in reader.pages]
+        read[name] = (pages, outline(reader), destinations(path))
+        assert ("in 3 parts (3 new" in detail) == (name == "in parts")
+    assert read["in parts"] == read["apart"]
+    assert len(read["apart"][0]) > 12 and len(read["apart"][1]) > 10
+    section = folder / "content" / "05-escalation-and-diplomacy.md"
+    pdf_detail(folder, capsys)
+    section.write_text(section.read_text().replace("North Korea", "the DPRK", 1))
+    assert "8 chapters laid out in parallel in 3 parts (1 new, 2 from the cache)" in pdf_detail(
+        folder, capsys
+    )
 
 
 def test_a_chapter_grown_by_pages_moves_the_numbers_after_it(copy_root, capsys) -> None:

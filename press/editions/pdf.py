@@ -75,7 +75,7 @@ class PdfEdition:
             log.warning(warning("pdf edition", None, message, "font.missing-glyph"))
         options = _options(config)
         reading = extract.print_reading(config, job.design)
-        parts = pdfparts.split(page)
+        parts = pdfparts.split(page, pdfparts.PART if job.long else 0)
         if parts is None:  # one piece, handed out as one (the other writers start with it)
             whole = _reported(parallel(lay_out, [(Layout(page, config.folder, options),)])[0])
             target.write_bytes(whole.pdf)
@@ -90,7 +90,7 @@ class PdfEdition:
         build's peak (and the draft's bibliography is where it may differ)."""
         from press.editions import pdfparts
 
-        parts = pdfparts.split(print_page(job))
+        parts = pdfparts.split(print_page(job), pdfparts.PART if job.long else 0)
         if parts is None:
             return
         reading = extract.print_reading(job.config, job.design)
@@ -316,8 +316,8 @@ def _layouts(
     """The front with placeholder page numbers (to learn its length), then each chapter."""
     placeholder = parts.front(dict.fromkeys(parts.toc_targets, 8888))
     layouts = [Layout(placeholder, folder, options, css=parts.front_css, write=False)]
-    layouts += [Layout(chapter.html, folder, options, reading, parts.css)
-                for chapter in parts.chapters]  # fmt: skip
+    layouts += [Layout(part.html, folder, options, reading, parts.css)
+                for part in parts.parts]  # fmt: skip
     return layouts
 
 
@@ -374,8 +374,9 @@ def _write_in_parts(
     pages = [None] * front.pages + [page for chapter in chapters for page in chapter.text]
     extract.pdf_text(joined.pdf, reading, pages)  # what the parity check will read
     new = sum(not c.cached for c in chapters)
+    shared = f" in {len(chapters)} parts" if len(chapters) < len(parts.chapters) else ""
     return (
-        f"{len(pages)} pages, {len(chapters)} chapters laid out in parallel"
+        f"{len(pages)} pages, {len(parts.chapters)} chapters laid out in parallel{shared}"
         f" ({new} new, {len(chapters) - new} from the cache)"
     )
 
@@ -402,11 +403,27 @@ def _finishing(
         for name, page in chapter.anchors.items():
             numbers.setdefault(name, start + page + 1)
         start += chapter.pages
-    sheets = pdfparts.furniture(parts, front_pages, [c.pages if c else None for c in chapters])
+    sheets = pdfparts.furniture(parts, front_pages, _chapter_pages(parts, chapters))
     return [
         Layout(parts.front(numbers), folder, options, css=parts.front_css),  # not read
         *(Layout(run, folder, {}, css=parts.sheets_css) for run in sheets),
     ]
+
+
+def _chapter_pages(parts: pdfparts.Split, laid: Sequence[Laid | None]) -> list[int | None]:
+    """The pages of each chapter, from those of the parts (None: the part not laid out yet),
+    each chapter after a part's first beginning on the page of its anchor."""
+    counts: list[int | None] = []
+    first = 0
+    for part, result in zip(parts.parts, laid, strict=True):
+        chapters = parts.chapters[first : first + part.chapters]
+        first += part.chapters
+        if result is None:
+            counts += [None] * len(chapters)
+            continue
+        starts = [0, *(result.anchors[chapter.anchor] for chapter in chapters[1:])]
+        counts += [end - start for start, end in itertools.pairwise([*starts, result.pages])]
+    return counts
 
 
 def _reported(laid: Laid) -> Laid:
