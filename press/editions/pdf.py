@@ -64,8 +64,6 @@ class PdfEdition:
         return contextlib.nullcontext()
 
     def write(self, job: Job, target: Path) -> str:
-        from press.editions import pdfparts
-
         config = job.config
         with _first_layout_ahead(config.language, beside=not job.long):
             # every core: a long report's other writers start when the chapters are handed out
@@ -75,7 +73,7 @@ class PdfEdition:
             log.warning(warning("pdf edition", None, message, "font.missing-glyph"))
         options = _options(config)
         reading = extract.print_reading(config, job.design)
-        parts = pdfparts.split(page, pdfparts.PART if job.long else 0)
+        parts = _split(page, job)
         if parts is None:  # one piece, handed out as one (the other writers start with it)
             whole = _reported(parallel(lay_out, [(Layout(page, config.folder, options),)])[0])
             target.write_bytes(whole.pdf)
@@ -88,9 +86,7 @@ class PdfEdition:
         with the contents' first try: :meth:`write` finds those that came out the same. Not
         the bibliography: its layout, up to 300 MiB, beside citeproc's pandoc would be the
         build's peak (and the draft's bibliography is where it may differ)."""
-        from press.editions import pdfparts
-
-        parts = pdfparts.split(print_page(job), pdfparts.PART if job.long else 0)
+        parts = _split(print_page(job), job)
         if parts is None:
             return
         reading = extract.print_reading(job.config, job.design)
@@ -131,6 +127,14 @@ def _first_layout_ahead(lang: str, beside: bool) -> Iterator[None]:
         yield
     finally:
         thread.join()  # before any fork: a thread's locks are not a child's
+
+
+def _split(page: str, job: Job) -> pdfparts.Split | None:
+    """The print page in parts (:func:`pdfparts.split`), a long report's short chapters
+    sharing parts; for the write and for its rehearsal alike, so that both lay out the same."""
+    from press.editions import pdfparts
+
+    return pdfparts.split(page, pdfparts.PART if job.long else 0)
 
 
 def _options(config: Config) -> dict[str, Any]:

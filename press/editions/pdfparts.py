@@ -665,17 +665,17 @@ def _parted(
 ) -> list[list[int]]:
     """The chapters of each part: one each, or (``size_limit``) short ones together."""
     parts: list[list[int]] = []
-    size = 0
+    size, open_ = 0, False  # the last part's bytes, and whether another may join it
     for index, group in enumerate(groups):
         length = sum(len(lxml.html.tostring(e)) for e in group) if size_limit else 0
         alone = index == len(groups) - 1 or _holds_refs(group)
-        joins = size_limit and chapters[index].anchor and size + length <= size_limit
-        if parts and joins and not alone:
+        if open_ and not alone and chapters[index].anchor and size + length <= size_limit:
             parts[-1].append(index)
             size += length
         else:
             parts.append([index])
-            size = size_limit + 1 if alone else length  # nothing joins the bibliography
+            size = length
+        open_ = bool(size_limit) and not alone
     return parts
 
 

@@ -55,7 +55,7 @@ def _margin_widths_kept() -> None:
     running heads, whose title and chapter repeat from page to page. Here each width is kept
     for the document under what it depends on, the box's content (its boxes, their styles
     and text: pages matched by the same selectors share styles) and found there for the next
-    page. The x50 report's sheets in 1.8-1.9 s instead of 2.5-2.8, the same bytes."""
+    page. The x50 report's sheets in 1.8-2.1 s instead of 2.5-2.8, the same bytes."""
     from weasyprint.layout import page as pages
 
     def kept(kind: str) -> property:
